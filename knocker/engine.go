@@ -1,0 +1,249 @@
+package knocker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// A Sender sends knocks to one target.
+type Sender interface {
+	// Burst sends n knocks back to back.
+	Burst(n int) error
+	// Close releases the sender's sockets.
+	Close() error
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The kinds of Event.
+const (
+	// EventBurst: a burst was released.
+	EventBurst EventKind = iota + 1
+	// EventOpen: the window is open; the engine connects now.
+	EventOpen
+	// EventDial: a connection attempt ended, with Err nil when it succeeded.
+	EventDial
+	// EventWait: before a retry, the engine waits until what the failed
+	// attempt left on the server has aged out.
+	EventWait
+	// EventFlush: before a retry, the engine sent the packets that clear
+	// the server's list for this source.
+	EventFlush
+)
+
+// An Event is one step of the engine, for -v timelines. It never carries the
+// sequence or the number of knocks in a burst.
+type Event struct {
+	Kind    EventKind
+	Attempt int           // 1-based attempt number
+	Burst   int           // 1-based burst number, for EventBurst
+	Bursts  int           // number of bursts of the sequence
+	At      time.Duration // offset from the attempt's scheduled start
+	Late    time.Duration // release error: actual minus scheduled instant
+	Wait    time.Duration // for EventWait, how long
+	Err     error         // for EventDial
+}
+
+// String formats the event as one line of a timeline.
+func (e Event) String() string {
+	switch e.Kind {
+	case EventBurst:
+		return fmt.Sprintf("attempt %d: burst %d/%d at +%.3fs (late %s)", e.Attempt, e.Burst, e.Bursts, e.At.Seconds(), e.Late)
+	case EventOpen:
+		return fmt.Sprintf("attempt %d: window open at +%.3fs (late %s), connecting", e.Attempt, e.At.Seconds(), e.Late)
+	case EventDial:
+		if e.Err != nil {
+			return fmt.Sprintf("attempt %d: connect failed at +%.3fs: %v", e.Attempt, e.At.Seconds(), e.Err)
+		}
+		return fmt.Sprintf("attempt %d: connected at +%.3fs", e.Attempt, e.At.Seconds())
+	case EventWait:
+		return fmt.Sprintf("attempt %d: waiting %.3fs for the server to forget the last attempt", e.Attempt, e.Wait.Seconds())
+	case EventFlush:
+		return fmt.Sprintf("attempt %d: cleared the server's knock list for this address", e.Attempt)
+	}
+	return fmt.Sprintf("event %d", int(e.Kind))
+}
+
+// ErrNoAnswer is wrapped by the error Engine.Open returns when every attempt
+// timed out: the window did not open, or the connection did not get through.
+var ErrNoAnswer = errors.New("no answer")
+
+// An Engine knocks and connects, over parts it is given. The zero value is
+// not usable: Sequence, Window, Margin, Knocks and (for Open) Dial are
+// required.
+type Engine struct {
+	Sequence Sequence
+	Window   time.Duration
+	Margin   time.Duration
+	// Retries is the number of attempts after the first.
+	Retries int
+	// Knocks sends knocks to the knock port.
+	Knocks Sender
+	// Probe sends one bare TCP SYN to the address Dial connects to; before a
+	// retry, Sum knocks and one probe clear the server's list (the probe
+	// traverses the CHECKKNOCKS chain, which resets a complete but wrong
+	// pattern). May be nil, then a retry only waits.
+	Probe Sender
+	// Dial connects to the secure port. The engine cancels ctx when the
+	// window closes, which stops the kernel's SYN retransmissions.
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Clock defaults to SystemClock.
+	Clock Clock
+	// Trace, when set, receives every Event.
+	Trace func(Event)
+}
+
+func (e *Engine) clock() Clock {
+	if e.Clock == nil {
+		return SystemClock
+	}
+	return e.Clock
+}
+
+func (e *Engine) trace(ev Event) {
+	if e.Trace != nil {
+		ev.Bursts = len(e.Sequence)
+		e.Trace(ev)
+	}
+}
+
+func (e *Engine) check() error {
+	if err := e.Sequence.Validate(); err != nil {
+		return err
+	}
+	if err := CheckTiming(e.Window, e.Margin); err != nil {
+		return err
+	}
+	if e.Knocks == nil {
+		return errors.New("no knock sender")
+	}
+	return nil
+}
+
+// Knock sends the bursts of one attempt and returns when the window is open,
+// Margin after the last burst.
+func (e *Engine) Knock(ctx context.Context) (Timeline, error) {
+	if err := e.check(); err != nil {
+		return Timeline{}, err
+	}
+	return e.knock(ctx, 1)
+}
+
+func (e *Engine) schedule(start time.Time) Schedule {
+	return Schedule{Start: start, Window: e.Window, Bursts: len(e.Sequence), Margin: e.Margin}
+}
+
+func (e *Engine) knock(ctx context.Context, attempt int) (Timeline, error) {
+	clk := e.clock()
+	s := e.schedule(clk.Now())
+	tl := Timeline{Start: s.Start, Bursts: make([]time.Duration, 0, len(e.Sequence))}
+	for k, n := range e.Sequence {
+		due := s.Burst(k)
+		if err := clk.SleepUntil(ctx, due); err != nil {
+			return tl, err
+		}
+		at := clk.Now().Sub(s.Start)
+		if err := e.Knocks.Burst(n); err != nil {
+			return tl, fmt.Errorf("burst %d: %w", k+1, err)
+		}
+		tl.Bursts = append(tl.Bursts, at)
+		e.trace(Event{Kind: EventBurst, Attempt: attempt, Burst: k + 1, At: at, Late: at - due.Sub(s.Start)})
+	}
+	if err := clk.SleepUntil(ctx, s.Open()); err != nil {
+		return tl, err
+	}
+	tl.Open = clk.Now().Sub(s.Start)
+	e.trace(Event{Kind: EventOpen, Attempt: attempt, At: tl.Open, Late: tl.Open - s.Open().Sub(s.Start)})
+	return tl, nil
+}
+
+// Open knocks and connects inside the window, retrying up to Retries times
+// when the connection attempt times out. Before a retry it waits until
+// everything the failed attempt sent is older than n·W, so no stale hit
+// counts in the server's time-limited checks, and then clears the server's
+// list with Sum knocks and one probe, so the old hits do not count toward
+// the 2·Sum+1 reset either.
+func (e *Engine) Open(ctx context.Context) (net.Conn, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	if e.Dial == nil {
+		return nil, errors.New("no dialer")
+	}
+	clk := e.clock()
+	var lastSent time.Time
+	var lastErr error
+	for attempt := 1; attempt <= e.Retries+1; attempt++ {
+		if attempt > 1 {
+			if err := e.clear(ctx, attempt, lastSent); err != nil {
+				return nil, err
+			}
+		}
+		tl, err := e.knock(ctx, attempt)
+		if err != nil {
+			return nil, err
+		}
+		s := e.schedule(tl.Start)
+		dctx, cancel := context.WithDeadline(ctx, s.Close())
+		conn, err := e.Dial(dctx)
+		cancel()
+		now := clk.Now()
+		lastSent = now
+		e.trace(Event{Kind: EventDial, Attempt: attempt, At: now.Sub(tl.Start), Err: err})
+		if err == nil {
+			return conn, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !retryable(err) {
+			return nil, err
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("%w after %d knock attempts: %w", ErrNoAnswer, e.Retries+1, lastErr)
+}
+
+// clear waits until the last attempt has aged out of every time-limited
+// check and then, when a Probe is configured, resets the server's list.
+func (e *Engine) clear(ctx context.Context, attempt int, lastSent time.Time) error {
+	clk := e.clock()
+	ready := lastSent.Add(e.schedule(lastSent).Span() + e.Margin)
+	if wait := ready.Sub(clk.Now()); wait > 0 {
+		e.trace(Event{Kind: EventWait, Attempt: attempt, Wait: wait})
+		if err := clk.SleepUntil(ctx, ready); err != nil {
+			return err
+		}
+	}
+	if e.Probe == nil {
+		return nil
+	}
+	if err := e.Knocks.Burst(e.Sequence.Sum()); err != nil {
+		return fmt.Errorf("clearing the server's list: %w", err)
+	}
+	if err := e.Probe.Burst(1); err != nil {
+		return fmt.Errorf("clearing the server's list: %w", err)
+	}
+	e.trace(Event{Kind: EventFlush, Attempt: attempt})
+	return nil
+}
+
+// retryable reports whether a failed connection attempt may succeed after a
+// new knock: it timed out (the window did not open, or a packet was lost).
+// A refused connection or an unreachable network will not change.
+func retryable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,215 @@
+package knocker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/knockssh/knockssh/internal/lab"
+	"github.com/knockssh/knockssh/knocker"
+)
+
+// accepted counts the connections a server-side listener accepts, so a test
+// knows whether a connection really got through the firewall (a client-side
+// connect can only succeed through it, but this double-checks the source).
+type acceptLog struct {
+	ch chan netip.Addr
+}
+
+func serve(t *testing.T, l *lab.Lab, port int) *acceptLog {
+	t.Helper()
+	a := &acceptLog{ch: make(chan netip.Addr, 16)}
+	for _, network := range []string{"tcp4", "tcp6"} {
+		ln := l.Listen(t, network, port)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				a.ch <- c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+				io.WriteString(c, "hello\n")
+				c.Close()
+			}
+		}()
+	}
+	return a
+}
+
+// dialFromClient runs knocker.Dial inside the client namespace.
+func dialFromClient(t *testing.T, l *lab.Lab, cfg knocker.Config, address string) error {
+	t.Helper()
+	return l.Client.Do(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		c, err := knocker.Dial(ctx, cfg, address)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		buf := make([]byte, 6)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return fmt.Errorf("reading greeting: %w", err)
+		}
+		if string(buf) != "hello\n" {
+			return fmt.Errorf("greeting %q", buf)
+		}
+		return nil
+	})
+}
+
+func TestLabKnockOpens(t *testing.T) {
+	t.Parallel()
+	type tc struct {
+		name     string
+		seq      string
+		window   int
+		proto    knocker.Protocol
+		v6       bool
+		dnat     bool
+		listener string // "" = the seed's function (4 bursts only)
+	}
+	cases := []tc{
+		{name: "udp/v4/W1", seq: "1234", window: 1, proto: knocker.UDP},
+		{name: "tcp/v4/W1", seq: "1234", window: 1, proto: knocker.TCP},
+		{name: "raw/v4/W1", seq: "1234", window: 1, proto: knocker.Raw},
+		{name: "udp/v6/W1", seq: "1234", window: 1, proto: knocker.UDP, v6: true},
+		{name: "tcp/v6/W1", seq: "4321", window: 1, proto: knocker.TCP, v6: true},
+		{name: "raw/v6/W1", seq: "2222", window: 1, proto: knocker.Raw, v6: true},
+		{name: "udp/v4/W2", seq: "9191", window: 2, proto: knocker.UDP},
+		{name: "tcp/v6/W2", seq: "1357", window: 2, proto: knocker.TCP, v6: true},
+		{name: "dnat/udp/v4", seq: "1234", window: 1, proto: knocker.UDP, dnat: true},
+		{name: "dnat/udp/v6", seq: "3141", window: 1, proto: knocker.UDP, v6: true, dnat: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			o := lab.Options{Sequence: c.seq, Window: c.window, Listener: c.listener}
+			knockPort, connectPort := 22, 22
+			if c.dnat {
+				o.DNAT, o.KnockPort, o.SecurePort = true, 443, 22
+				knockPort, connectPort = 443, 443
+			}
+			l := lab.New(t, o)
+			acc := serve(t, l, 22)
+			server, client := l.ServerIP4, l.ClientIP4
+			if c.v6 {
+				server, client = l.ServerIP6, l.ClientIP6
+			}
+			seq, err := knocker.ParseSequence(c.seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := knocker.Config{
+				Host: server.String(), Port: knockPort, Sequence: seq, Protocol: c.proto,
+				Window: time.Duration(c.window) * time.Second,
+			}
+			start := time.Now()
+			if err := dialFromClient(t, l, cfg, net.JoinHostPort("", fmt.Sprint(connectPort))); err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			elapsed := time.Since(start)
+			if got := <-acc.ch; got != client {
+				t.Errorf("server accepted a connection from %v, want %v", got, client)
+			}
+			floor := time.Duration(len(seq)-1) * cfg.Window
+			if elapsed < floor || elapsed > floor+500*time.Millisecond {
+				t.Errorf("connected after %v, want just over %v", elapsed, floor)
+			}
+			// The ACCEPT rule removed the entry: nothing is left to poison the next knock.
+			if e := l.Recent(t); len(e) != 0 {
+				t.Errorf("recent list after the connection: %+v, want empty", e)
+			}
+		})
+	}
+}
+
+func TestLabWrongSequenceNeverOpens(t *testing.T) {
+	t.Parallel()
+	for _, wrong := range []string{"1233", "1235", "2234", "4321", "12345", "123"} {
+		for _, proto := range []knocker.Protocol{knocker.UDP, knocker.TCP} {
+			t.Run(wrong+"/"+proto.String(), func(t *testing.T) {
+				t.Parallel()
+				l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
+				acc := serve(t, l, 22)
+				seq, _ := knocker.ParseSequence(wrong)
+				cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: proto, Window: time.Second}
+				err := dialFromClient(t, l, cfg, ":22")
+				if !errors.Is(err, knocker.ErrNoAnswer) {
+					t.Fatalf("Dial with a wrong sequence: %v, want ErrNoAnswer", err)
+				}
+				select {
+				case a := <-acc.ch:
+					t.Fatalf("server accepted a connection from %v", a)
+				default:
+				}
+			})
+		}
+	}
+}
+
+func TestLabNoKnockNoConnection(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
+	serve(t, l, 22)
+	err := l.Client.Do(func() error {
+		d := net.Dialer{Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", net.JoinHostPort(l.ServerIP4.String(), "22"))
+		if err == nil {
+			c.Close()
+			return errors.New("connected without knocking")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLabOneSYNPerKnock proves with a capture on the server that a TCP (and
+// raw) knock is exactly one SYN, never retransmitted.
+func TestLabOneSYNPerKnock(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []knocker.Protocol{knocker.TCP, knocker.Raw} {
+		for _, v6 := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/v6=%v", proto, v6), func(t *testing.T) {
+				t.Parallel()
+				l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 443, SecurePort: 22})
+				dst := l.ServerIP4
+				if v6 {
+					dst = l.ServerIP6
+				}
+				capture := l.Capture(t, "tcp dst port 443")
+				const n = 7
+				err := l.Client.Do(func() error {
+					s, err := knocker.NewSender(proto, knocker.Target{Addr: netip.AddrPortFrom(dst, 443)})
+					if err != nil {
+						return err
+					}
+					defer s.Close()
+					return s.Burst(n)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(1500 * time.Millisecond) // past the 1 s initial RTO
+				pkts := capture.Stop(t)
+				ports := map[int]bool{}
+				for _, p := range pkts {
+					if !p.SYN || p.ACK || p.DstPort != 443 {
+						t.Errorf("unexpected packet %+v", p)
+					}
+					ports[p.SrcPort] = true
+				}
+				if len(pkts) != n || len(ports) != n {
+					t.Errorf("captured %d SYNs from %d source ports, want exactly %d from %d", len(pkts), len(ports), n, n)
+				}
+			})
+		}
+	}
+}
