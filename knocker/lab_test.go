@@ -129,18 +129,27 @@ func TestLabKnockOpens(t *testing.T) {
 	}
 }
 
+// TestLabWrongSequenceNeverOpens knocks with sequences that are not the
+// server's 1234 and do not contain it. (A sequence that contains it, such as
+// 12345, sends the secret; and the seed's rules check the first burst only as
+// "at least d1", which TestLabSeedLargerFirstBurst pins.)
 func TestLabWrongSequenceNeverOpens(t *testing.T) {
 	t.Parallel()
-	for _, wrong := range []string{"1233", "1235", "2234", "4321", "12345", "123"} {
+	for _, wrong := range []string{"1233", "1235", "1243", "2134", "1134", "4321", "123", "9999"} {
 		for _, proto := range []knocker.Protocol{knocker.UDP, knocker.TCP} {
 			t.Run(wrong+"/"+proto.String(), func(t *testing.T) {
 				t.Parallel()
 				l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
 				acc := serve(t, l, 22)
 				seq, _ := knocker.ParseSequence(wrong)
-				cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: proto, Window: time.Second}
+				cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: proto, Window: time.Second, Trace: func(e knocker.Event) { t.Log(e) }}
 				err := dialFromClient(t, l, cfg, ":22")
 				if !errors.Is(err, knocker.ErrNoAnswer) {
+					for _, c := range l.Counters(t, 4) {
+						if c.Packets > 0 {
+							t.Logf("%s #%d: %d packets: %s", c.Chain, c.Rule, c.Packets, c.Spec)
+						}
+					}
 					t.Fatalf("Dial with a wrong sequence: %v, want ErrNoAnswer", err)
 				}
 				select {
@@ -150,6 +159,22 @@ func TestLabWrongSequenceNeverOpens(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLabSeedLargerFirstBurst pins a weakness of the seed's rules: the
+// first burst is only checked as "at least d1" (the CHECKKNOCKS_ RETURN rule
+// is a --hitcount SEQSUM lower bound, and the SEQSUM+1 reset rule is never
+// reached by the connecting SYN), so with UDP knocks 2234 opens a server
+// whose sequence is 1234. knockssh's own rule generator closes that hole.
+func TestLabSeedLargerFirstBurst(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
+	serve(t, l, 22)
+	seq, _ := knocker.ParseSequence("2234")
+	cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: knocker.UDP, Window: time.Second}
+	if err := dialFromClient(t, l, cfg, ":22"); err != nil {
+		t.Fatalf("2234 against the seed's 1234 rules: %v; the seed's weakness is gone", err)
 	}
 }
 

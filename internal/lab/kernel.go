@@ -1,0 +1,177 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// RecentList is the name of the xt_recent list of the seed's listener
+// applied to the INPUT chain (knocks_$TAG with TAG=INPUT).
+const RecentList = "knocks_INPUT"
+
+// A RecentEntry is one source address of an xt_recent list, as
+// /proc/net/xt_recent/<list> shows it.
+type RecentEntry struct {
+	Src       netip.Addr
+	TTL       int
+	LastSeen  uint64
+	OldestPkt int
+	// Stamps are the hits' jiffies, in the kernel's ring order.
+	Stamps []uint64
+}
+
+// Recent returns the entries of the server's knock list.
+func (l *Lab) Recent(tb testing.TB) []RecentEntry {
+	tb.Helper()
+	data, err := l.Server.ReadFile("/proc/thread-self/net/xt_recent/" + RecentList)
+	if err != nil {
+		tb.Fatalf("lab: reading the recent list: %v", err)
+	}
+	entries, err := ParseRecent(data)
+	if err != nil {
+		tb.Fatalf("lab: %v", err)
+	}
+	return entries
+}
+
+// ParseRecent parses the text of /proc/net/xt_recent/<list>.
+func ParseRecent(data []byte) ([]RecentEntry, error) {
+	var entries []RecentEntry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		// src=192.0.2.2 ttl: 64 last_seen: 4295469705 oldest_pkt: 3 4295469704, 4295469704, 4295469705
+		head, stamps, ok := strings.Cut(line, " oldest_pkt: ")
+		f := strings.Fields(head)
+		if !ok || len(f) != 5 || !strings.HasPrefix(f[0], "src=") {
+			return nil, fmt.Errorf("xt_recent line %d: unexpected %q", n, line)
+		}
+		var e RecentEntry
+		var err error
+		if e.Src, err = netip.ParseAddr(strings.TrimPrefix(f[0], "src=")); err != nil {
+			return nil, fmt.Errorf("xt_recent line %d: %w", n, err)
+		}
+		e.TTL, _ = strconv.Atoi(f[2])
+		e.LastSeen, _ = strconv.ParseUint(f[4], 10, 64)
+		sf := strings.Fields(strings.ReplaceAll(stamps, ",", " "))
+		if len(sf) == 0 {
+			return nil, fmt.Errorf("xt_recent line %d: no oldest_pkt", n)
+		}
+		e.OldestPkt, _ = strconv.Atoi(sf[0])
+		for _, s := range sf[1:] {
+			j, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("xt_recent line %d: stamp %q: %w", n, s, err)
+			}
+			e.Stamps = append(e.Stamps, j)
+		}
+		entries = append(entries, e)
+	}
+	return entries, sc.Err()
+}
+
+// FlushRecent empties the server's knock list.
+func (l *Lab) FlushRecent(tb testing.TB) {
+	tb.Helper()
+	err := l.Server.Do(func() error {
+		return os.WriteFile("/proc/thread-self/net/xt_recent/"+RecentList, []byte("/\n"), 0)
+	})
+	if err != nil {
+		tb.Fatalf("lab: flushing the recent list: %v", err)
+	}
+}
+
+// A Counter is the packet count of one rule of the server's filter table.
+type Counter struct {
+	Chain   string
+	Rule    int // 1-based, in the chain's order
+	Packets uint64
+	Spec    string // the rule as iptables-save prints it, without -A CHAIN
+}
+
+// Counters returns the per-rule packet counters of the server's filter
+// table for family 4 (iptables) or 6 (ip6tables), every chain.
+func (l *Lab) Counters(tb testing.TB, family int) []Counter {
+	tb.Helper()
+	cmd := "iptables-save"
+	if family == 6 {
+		cmd = "ip6tables-save"
+	}
+	out := l.Server.Run(tb, cmd, "-c", "-t", "filter")
+	cs, err := parseCounters(out)
+	if err != nil {
+		tb.Fatalf("lab: %v", err)
+	}
+	return cs
+}
+
+func parseCounters(save string) ([]Counter, error) {
+	var cs []Counter
+	rule := map[string]int{}
+	for _, line := range strings.Split(save, "\n") {
+		// [12:480] -A INPUT -p tcp -m tcp --dport 22 -j CHECKKNOCKS_INPUT
+		if !strings.HasPrefix(line, "[") {
+			continue
+		}
+		cnt, rest, ok := strings.Cut(line, "] -A ")
+		if !ok {
+			continue
+		}
+		pk, _, _ := strings.Cut(strings.TrimPrefix(cnt, "["), ":")
+		n, err := strconv.ParseUint(pk, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("iptables-save counter in %q: %w", line, err)
+		}
+		chain, spec, _ := strings.Cut(rest, " ")
+		rule[chain]++
+		cs = append(cs, Counter{Chain: chain, Rule: rule[chain], Packets: n, Spec: spec})
+	}
+	return cs, nil
+}
+
+// ZeroCounters zeroes the server's filter counters, both families.
+func (l *Lab) ZeroCounters(tb testing.TB) {
+	tb.Helper()
+	l.Server.Run(tb, "iptables", "-Z")
+	l.Server.Run(tb, "ip6tables", "-Z")
+}
+
+// KernelHZ returns the running kernel's CONFIG_HZ, from /proc/config.gz or
+// /boot/config-$(uname -r).
+func KernelHZ() (int, error) {
+	var r io.Reader
+	if f, err := os.Open("/proc/config.gz"); err == nil {
+		defer f.Close()
+		if r, err = gzip.NewReader(f); err != nil {
+			return 0, err
+		}
+	} else {
+		var u unix.Utsname
+		if err := unix.Uname(&u); err != nil {
+			return 0, err
+		}
+		f, err := os.Open("/boot/config-" + unix.ByteSliceToString(u.Release[:]))
+		if err != nil {
+			return 0, fmt.Errorf("no kernel config to read HZ from: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CONFIG_HZ="); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, fmt.Errorf("CONFIG_HZ not found in the kernel config")
+}
