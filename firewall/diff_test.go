@@ -1,0 +1,285 @@
+package firewall_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/internal/lab"
+	"github.com/knockssh/knockssh/knocker"
+)
+
+// kind is what a timeline event sends.
+type kind int
+
+const (
+	udpKnock kind = iota // UDP datagrams to the knock port
+	synKnock             // bare TCP SYNs to the knock port
+	connect              // one bare TCP SYN to the port clients connect to
+	other                // a UDP datagram to port 9: neither knock nor connect
+)
+
+// An event sends n packets of a kind back to back, at ms after the start.
+type event struct {
+	ms   int
+	kind kind
+	n    int
+}
+
+func knock(start int, k kind, seq string) []event {
+	var es []event
+	for i, c := range seq {
+		es = append(es, event{start + 1000*i, k, int(c - '0')})
+	}
+	return es
+}
+
+// join merges event lists in time order.
+func join(parts ...[]event) []event {
+	var es []event
+	for _, p := range parts {
+		es = append(es, p...)
+	}
+	sort.SliceStable(es, func(i, j int) bool { return es[i].ms < es[j].ms })
+	return es
+}
+
+type timeline struct {
+	name   string
+	seq    string
+	knock  int
+	secure int
+	dnat   bool
+	v6     bool
+	events []event
+}
+
+var timelines = []timeline{
+	{name: "right-udp", events: join(knock(0, udpKnock, "1234"), []event{{3300, connect, 1}})},
+	{name: "right-tcp", events: join(knock(0, synKnock, "1234"), []event{{3300, connect, 1}})},
+	{name: "right-udp-v6", v6: true, events: join(knock(0, udpKnock, "1234"), []event{{3500, connect, 1}})},
+	{name: "right-tcp-v6", v6: true, events: join(knock(0, synKnock, "1234"), []event{{3900, connect, 1}})},
+	{name: "early-then-right", events: join(knock(0, udpKnock, "1234"), []event{{2700, connect, 1}, {3300, connect, 1}})},
+	{name: "late", events: join(knock(0, udpKnock, "1234"), []event{{4300, connect, 1}})},
+	{name: "late-tcp", events: join(knock(0, synKnock, "1234"), []event{{4300, connect, 1}, {4600, connect, 1}})},
+	{name: "wrong-1233", events: join(knock(0, udpKnock, "1233"), []event{{3300, connect, 1}})},
+	{name: "wrong-2234-udp", events: join(knock(0, udpKnock, "2234"), []event{{3300, connect, 1}})},
+	// The 11th TCP knock runs the checks in the middle of burst 4; exactly W
+	// after burst 3 which of two reset rules fires depends on the jiffy, so
+	// burst 4 comes 100 ms late here.
+	{name: "wrong-2234-tcp", events: join(knock(0, synKnock, "223"), []event{{3100, synKnock, 4}, {3300, connect, 1}})},
+	{name: "wrong-4321-tcp", events: join(knock(0, synKnock, "4321"), []event{{3300, connect, 1}})},
+	{name: "too-many", events: join(knock(0, udpKnock, "1235"), []event{{3300, connect, 1}, {3600, connect, 1}})},
+	{name: "superseq-tcp", events: join(knock(0, synKnock, "123"), []event{{3000, synKnock, 4}, {4300, synKnock, 5}, {4600, connect, 1}})},
+	{name: "reset-seqsum+1", events: join([]event{{0, udpKnock, 11}, {100, other, 1}}, knock(500, udpKnock, "1234"), []event{{3800, connect, 1}})},
+	{name: "stale-within-4W", events: join(knock(0, udpKnock, "12"), knock(2500, udpKnock, "1234"), []event{{5800, connect, 1}})},
+	{name: "stale-after-4W", events: join(knock(0, udpKnock, "12"), knock(5500, udpKnock, "1234"), []event{{8800, connect, 1}})},
+	{name: "flush", events: join(knock(0, udpKnock, "123"), []event{{4200, connect, 1}, {8500, udpKnock, 10}, {8500, connect, 1}}, knock(8600, udpKnock, "1234"), []event{{11900, connect, 1}})},
+	{name: "reset-2seqsum+1", events: []event{{0, udpKnock, 10}, {4500, udpKnock, 10}, {9000, udpKnock, 1}, {9100, other, 1}}},
+	{name: "knock443-secure22", knock: 443, events: join(knock(0, synKnock, "1234"), []event{{3300, connect, 1}})},
+	{name: "dnat-udp", knock: 443, dnat: true, events: join(knock(0, udpKnock, "1234"), []event{{3300, connect, 1}})},
+	{name: "dnat-tcp", knock: 443, dnat: true, events: join(knock(0, synKnock, "1234"), []event{{3300, connect, 1}})},
+	{name: "dnat-udp-v6", knock: 443, dnat: true, v6: true, events: join(knock(0, udpKnock, "1234"), []event{{3300, connect, 1}})},
+}
+
+func (tl timeline) spec(t testing.TB) firewall.Spec {
+	seq, err := knocker.ParseSequence(tl.seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return firewall.Spec{Sequence: seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat}
+}
+
+func (tl timeline) withDefaults() timeline {
+	if tl.seq == "" {
+		tl.seq = "1234"
+	}
+	if tl.knock == 0 {
+		tl.knock = 22
+	}
+	if tl.secure == 0 {
+		tl.secure = 22
+	}
+	return tl
+}
+
+// outcome is what the differential test compares.
+type outcome struct {
+	Counters []firewall.Counter // the listener's rules only
+	Stamps   int                // hits left for the client, -1 for no entry
+}
+
+// modelRun replays tl in the model, each event shifted by shift[i].
+func modelRun(t testing.TB, tl timeline, src netip.Addr, phase time.Duration, shift []time.Duration) outcome {
+	m, err := firewall.NewModel(tl.spec(t), 250, phase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connectPort := tl.secure
+	if tl.dnat {
+		connectPort = tl.knock
+	}
+	for i, e := range tl.events {
+		at := time.Duration(e.ms)*time.Millisecond + shift[i]
+		for k := 0; k < e.n; k++ {
+			p := firewall.Packet{At: at + time.Duration(k)*20*time.Microsecond, Src: src}
+			switch e.kind {
+			case udpKnock:
+				p.Proto, p.DstPort = firewall.UDP, tl.knock
+			case synKnock:
+				p.Proto, p.DstPort, p.SYN = firewall.TCP, tl.knock, true
+			case connect:
+				p.Proto, p.DstPort, p.SYN = firewall.TCP, connectPort, true
+			case other:
+				p.Proto, p.DstPort = firewall.UDP, 9
+			}
+			m.Packet(p)
+		}
+	}
+	return outcome{Counters: listenerOnly(m.Counters()), Stamps: stampCount(m.Stamps(src))}
+}
+
+func stampCount(s []uint64) int {
+	if s == nil {
+		return -1
+	}
+	return len(s)
+}
+
+func listenerOnly(cs []firewall.Counter) []firewall.Counter {
+	var out []firewall.Counter
+	for _, c := range cs {
+		if c.Chain == "INPUT" && c.Rule <= 3 {
+			continue // the lab's loopback, conntrack and ICMP rules
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestModelTimelinesRobust checks that each timeline's outcome in the model
+// does not depend on the jiffy phase nor on ±12 ms of scheduling error per
+// event, so the kernel comparison below cannot flake on a busy machine.
+func TestModelTimelinesRobust(t *testing.T) {
+	src := netip.MustParseAddr("192.0.2.2")
+	for _, tl := range timelines {
+		tl := tl.withDefaults()
+		zero := make([]time.Duration, len(tl.events))
+		want := modelRun(t, tl, src, 0, zero)
+		r := rand.New(rand.NewPCG(1, uint64(len(tl.name))))
+		for trial := 0; trial < 64; trial++ {
+			shift := make([]time.Duration, len(tl.events))
+			for i := range shift {
+				shift[i] = time.Duration(r.IntN(25)-12) * time.Millisecond
+			}
+			phase := time.Duration(trial%4) * time.Millisecond
+			if got := modelRun(t, tl, src, phase, shift); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: outcome depends on timing: %+v with shifts %v, %+v without", tl.name, got, shift, want)
+				break
+			}
+		}
+	}
+}
+
+// TestKernelAgreesWithModel replays every timeline against the real kernel
+// running the seed's portKnockListener in a lab and compares, rule by rule,
+// the packet counters and what is left in the recent list.
+func TestKernelAgreesWithModel(t *testing.T) {
+	t.Parallel()
+	for _, tl := range timelines {
+		tl := tl.withDefaults()
+		t.Run(tl.name, func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t, lab.Options{Sequence: tl.seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat})
+			src, dst := l.ClientIP4, l.ServerIP4
+			fam := 4
+			if tl.v6 {
+				src, dst, fam = l.ClientIP6, l.ServerIP6, 6
+			}
+			connectPort := tl.secure
+			if tl.dnat {
+				connectPort = tl.knock
+			}
+			late := make([]time.Duration, len(tl.events))
+			err := l.Client.Do(func() error {
+				senders := map[kind]knocker.Sender{}
+				for k, spec := range map[kind]struct {
+					p    knocker.Protocol
+					port int
+				}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
+					s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
+					if err != nil {
+						return err
+					}
+					defer s.Close()
+					senders[k] = s
+				}
+				start := time.Now()
+				for i, e := range tl.events {
+					due := start.Add(time.Duration(e.ms) * time.Millisecond)
+					if err := knocker.SystemClock.SleepUntil(context.Background(), due); err != nil {
+						return err
+					}
+					late[i] = time.Since(due)
+					if err := senders[e.kind].Burst(e.n); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			var got outcome
+			check, reset := tl.spec(t).Chains()
+			for _, c := range l.Counters(t, fam) {
+				if (c.Chain == "INPUT" && c.Rule > 3) || c.Chain == check || c.Chain == reset {
+					got.Counters = append(got.Counters, firewall.Counter{Chain: c.Chain, Rule: c.Rule, Packets: c.Packets})
+				}
+			}
+			got.Stamps = -1
+			for _, e := range l.Recent(t) {
+				if e.Src == src {
+					got.Stamps = len(e.Stamps)
+				}
+			}
+			// The model replays the packets at the instants they really left;
+			// the kernel's jiffy phase is unknown, so any phase may match.
+			var wants []string
+			for phase := time.Duration(0); phase < 4*time.Millisecond; phase += time.Millisecond {
+				want := modelRun(t, tl, src, phase, late)
+				if reflect.DeepEqual(sorted(got.Counters), sorted(want.Counters)) && got.Stamps == want.Stamps {
+					return
+				}
+				wants = append(wants, format(want))
+			}
+			t.Errorf("kernel and model disagree (release errors %v)\nkernel: %s\nmodel:  %s", late, format(got), strings.Join(wants, "\n        "))
+		})
+	}
+}
+
+func sorted(cs []firewall.Counter) map[string]uint64 {
+	m := map[string]uint64{}
+	for _, c := range cs {
+		m[fmt.Sprintf("%s#%d", c.Chain, c.Rule)] = c.Packets
+	}
+	return m
+}
+
+func format(o outcome) string {
+	s := fmt.Sprintf("stamps=%d", o.Stamps)
+	for _, c := range o.Counters {
+		if c.Packets != 0 {
+			s += fmt.Sprintf(" %s#%d=%d", c.Chain, c.Rule, c.Packets)
+		}
+	}
+	return s
+}

@@ -1,0 +1,220 @@
+package firewall
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/knockssh/knockssh/knocker"
+)
+
+var client = netip.MustParseAddr("192.0.2.2")
+
+func seq(t testing.TB, s string) knocker.Sequence {
+	t.Helper()
+	q, err := knocker.ParseSequence(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func model(t testing.TB, s Spec) *Model {
+	t.Helper()
+	m, err := NewModel(s, 250, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func feed(m *Model, ps []Packet) {
+	for _, p := range ps {
+		m.Packet(p)
+	}
+}
+
+const jiffy = 4 * time.Millisecond // at HZ=250
+
+// TestWindowEdges: the secure port opens only in (3W, 4W] after the first
+// burst, with jiffy precision.
+func TestWindowEdges(t *testing.T) {
+	for _, w := range []int{1, 2} {
+		W := time.Duration(w) * time.Second
+		for _, tt := range []struct {
+			at   time.Duration
+			open bool
+		}{
+			{3 * W, false},
+			{3*W + jiffy - time.Microsecond, false},
+			{3*W + jiffy, true},
+			{3*W + 5*time.Millisecond, true},
+			{4 * W, true},
+			{4*W + jiffy - time.Microsecond, true},
+			{4*W + jiffy, false},
+			{2 * W, false},
+		} {
+			m := model(t, Spec{Sequence: seq(t, "1234"), Window: w, KnockPort: 22, SecurePort: 22})
+			// The knocks of a burst are 1 µs apart: put them all in the first µs.
+			feed(m, Knocks(seq(t, "1234"), W, 0, UDP, 22, client))
+			if got := m.Open(client, tt.at); got != tt.open {
+				t.Errorf("W=%d: connect at %v: open=%v, want %v (trace %v)", w, tt.at, got, tt.open, m.Trace())
+			}
+		}
+	}
+}
+
+func TestSequences(t *testing.T) {
+	tests := []struct {
+		server, client string
+		proto          Proto
+		open           bool
+	}{
+		{"1234", "1234", UDP, true},
+		{"1234", "1234", TCP, true},
+		{"9191", "9191", UDP, true},
+		{"1234", "1233", UDP, false},
+		{"1234", "1235", UDP, false},
+		{"1234", "1243", UDP, false},
+		{"1234", "2134", UDP, false},
+		{"1234", "1134", UDP, false},
+		{"1234", "4321", TCP, false},
+		{"1234", "123", UDP, false},
+		// The seed's weakness: the first burst is checked as "at least d1".
+		{"1234", "2234", UDP, true},
+		{"1234", "2234", TCP, false}, // the 11th TCP knock runs the checks and resets
+		{"5", "5", UDP, true},
+		{"12", "12", TCP, true},
+		{"31425", "31425", UDP, true},
+		{"31425", "31424", UDP, false},
+		{"1111111111111111", "1111111111111111", UDP, true},
+	}
+	for _, tt := range tests {
+		s := seq(t, tt.server)
+		m := model(t, Spec{Sequence: s, Window: 1, KnockPort: 22, SecurePort: 22})
+		c := seq(t, tt.client)
+		feed(m, Knocks(c, time.Second, 0, tt.proto, 22, client))
+		at := time.Duration(len(c)-1)*time.Second + 50*time.Millisecond
+		if got := m.Open(client, at); got != tt.open {
+			t.Errorf("server %d bursts, client %s (%v): open=%v, want %v; trace %v", len(s), tt.client, tt.proto, got, tt.open, m.Trace())
+		}
+	}
+}
+
+func TestDNAT(t *testing.T) {
+	for _, proto := range []Proto{UDP, TCP} {
+		m := model(t, Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 443, SecurePort: 22, DNAT: true})
+		feed(m, Knocks(seq(t, "1234"), time.Second, 0, proto, 443, client))
+		if got, want := m.Open(client, 3050*time.Millisecond), proto == UDP; got != want {
+			t.Errorf("DNAT with %v knocks: open=%v, want %v", proto, got, want)
+		}
+	}
+	m := model(t, Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 443, SecurePort: 22, DNAT: true})
+	if v := m.Packet(Packet{Src: client, Proto: TCP, DstPort: 22, SYN: true}); v != Drop {
+		t.Errorf("direct TCP to the secure port: %v, want drop", v)
+	}
+}
+
+// TestResets covers the seed's two cleanup rules.
+func TestResets(t *testing.T) {
+	s := Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 443, SecurePort: 22}
+	// SEQSUM+1 hits within 4W: the next packet of any kind removes the list.
+	m := model(t, s)
+	for i := 0; i < 11; i++ {
+		m.Packet(Packet{At: time.Millisecond, Src: client, Proto: UDP, DstPort: 443})
+	}
+	if n := len(m.Stamps(client)); n != 11 {
+		t.Fatalf("%d stamps, want 11", n)
+	}
+	if v := m.Packet(Packet{At: 2 * time.Millisecond, Src: client, Proto: UDP, DstPort: 9}); v != Drop || m.Stamps(client) != nil {
+		t.Errorf("packet after 11 hits: %v, stamps %v; want drop and no entry", v, m.Stamps(client))
+	}
+	// 2·SEQSUM+1 hits of any age: reset too.
+	m = model(t, s)
+	for i := 0; i < 21; i++ {
+		m.Packet(Packet{At: time.Duration(i) * 5 * time.Second, Src: client, Proto: UDP, DstPort: 443})
+	}
+	if v := m.Packet(Packet{At: 200 * time.Second, Src: client, Proto: UDP, DstPort: 9}); v != Drop || m.Stamps(client) != nil {
+		t.Errorf("packet after 21 old hits: %v, stamps %d; want drop and no entry", v, len(m.Stamps(client)))
+	}
+}
+
+// TestRing: the ring keeps the next power of two of the largest hitcount
+// (at least 32) stamps.
+func TestRing(t *testing.T) {
+	for _, tt := range []struct {
+		seq  string
+		ring int
+	}{{"1234", 32}, {"99999", 128}, {"9999999", 128}, {"1", 32}} {
+		m := model(t, Spec{Sequence: seq(t, tt.seq), Window: 1, KnockPort: 443, SecurePort: 22})
+		for i := 0; i < 300; i++ {
+			m.table.set(client, uint64(i))
+		}
+		if n := len(m.Stamps(client)); n != tt.ring {
+			t.Errorf("%d bursts summing %d: ring of %d, want %d", len(tt.seq), seq(t, tt.seq).Sum(), n, tt.ring)
+		}
+	}
+}
+
+func TestLRU(t *testing.T) {
+	m := model(t, Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 443, SecurePort: 22})
+	first := netip.MustParseAddr("192.0.2.100")
+	m.Packet(Packet{Src: first, Proto: UDP, DstPort: 443})
+	for i := 0; i < ipListTot; i++ {
+		a := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+		m.Packet(Packet{At: time.Millisecond, Src: a, Proto: UDP, DstPort: 443})
+	}
+	if m.Stamps(first) != nil || len(m.table.entries) != ipListTot {
+		t.Errorf("after %d more sources the first is still there (%d entries)", ipListTot, len(m.table.entries))
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := (Spec{Sequence: seq(t, "9999999999999999"), Window: 1, KnockPort: 1, SecurePort: 2}).Validate(); err == nil {
+		t.Error("a sum of 144 (hitcount 289) was accepted")
+	}
+	if err := (Spec{Sequence: seq(t, "99999999999999"), Window: 1, KnockPort: 1, SecurePort: 2}).Validate(); err != nil {
+		t.Errorf("a sum of 126 (hitcount 253): %v", err)
+	}
+}
+
+// FuzzModel runs arbitrary packet timelines through the model and checks
+// its invariants: no panic, rings never exceed their size, and an accepted
+// connection leaves no entry behind.
+func FuzzModel(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 10, 1, 2, 40, 3}, "1234")
+	f.Add([]byte{255, 3, 17, 200, 9, 9}, "12")
+	f.Fuzz(func(t *testing.T, ops []byte, sq string) {
+		s, err := knocker.ParseSequence(sq)
+		if err != nil {
+			return
+		}
+		spec := Spec{Sequence: s, Window: 1, KnockPort: 22, SecurePort: 22}
+		if spec.Validate() != nil {
+			return
+		}
+		m := model(t, spec)
+		var at time.Duration
+		for i := 0; i+1 < len(ops); i += 2 {
+			at += time.Duration(ops[i]) * 10 * time.Millisecond
+			p := Packet{At: at, Src: client, DstPort: 22}
+			switch ops[i+1] % 4 {
+			case 0:
+				p.Proto = UDP
+			case 1:
+				p.Proto, p.SYN = TCP, true
+			case 2:
+				p.Proto, p.DstPort = UDP, 9
+			case 3:
+				p.Proto, p.Established = TCP, true
+			}
+			v := m.Packet(p)
+			if n := len(m.Stamps(client)); n > m.table.mask+1 {
+				t.Fatalf("%d stamps in a ring of %d", n, m.table.mask+1)
+			}
+			if v == Accept && !p.Established && m.Stamps(client) != nil {
+				t.Fatalf("accepted a connection but the entry remains")
+			}
+		}
+	})
+}

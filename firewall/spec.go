@@ -1,0 +1,149 @@
+// Package firewall models and generates the Open Sesamy server rules: the
+// seed's portKnockListener iptables function, generalized to any number of
+// bursts.
+//
+// Spec describes a listener; Spec.Rules lists its rules in the seed's order;
+// Model runs packets through them with the xt_recent semantics of the Linux
+// kernel (per-source rings of jiffies, --set/--rcheck/--remove, --seconds,
+// --hitcount), so tests of knock schedules, jitter, loss and retries run in
+// microseconds and deterministically. The lab's differential test replays
+// the same packet timelines in the kernel and checks that both agree rule by
+// rule.
+package firewall
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/knockssh/knockssh/knocker"
+)
+
+// Spec describes one knock listener.
+type Spec struct {
+	// Sequence is the secret: burst k counts Sequence[k] knocks.
+	Sequence knocker.Sequence
+	// Window is KNOCKWINDOW in whole seconds.
+	Window int
+	// KnockPort receives the knocks; SecurePort is the protected port.
+	// They may be equal.
+	KnockPort, SecurePort int
+	// DNAT says TCP for KnockPort is DNAT'ed to SecurePort before the
+	// filter table sees it (the seed's 443→22 example), so TCP knocks never
+	// count: use UDP knocks.
+	DNAT bool
+	// Tag names the chains (CHECKKNOCKS_<Tag>, RESETKNOCKS_<Tag>) and the
+	// recent list (knocks_<Tag>); the seed uses the input chain's name.
+	Tag string
+}
+
+func (s Spec) tag() string {
+	if s.Tag == "" {
+		return "INPUT"
+	}
+	return s.Tag
+}
+
+// Validate reports whether the kernel can load the spec's rules. It never
+// mentions the sequence's digits.
+func (s Spec) Validate() error {
+	if err := s.Sequence.Validate(); err != nil {
+		return err
+	}
+	if s.Window < 1 {
+		return fmt.Errorf("window %d is not a positive number of seconds", s.Window)
+	}
+	for _, p := range []int{s.KnockPort, s.SecurePort} {
+		if p < 1 || p > 65535 {
+			return fmt.Errorf("port %d out of range 1-65535", p)
+		}
+	}
+	if s.DNAT && s.KnockPort == s.SecurePort {
+		return errors.New("the DNAT variant needs distinct knock and secure ports")
+	}
+	if h := 2*s.Sequence.Sum() + 1; h > maxHitcount {
+		return fmt.Errorf("the cleanup rule needs --hitcount %d, above the kernel's maximum of %d: use fewer or smaller bursts (a sum of at most %d)", h, maxHitcount, (maxHitcount-1)/2)
+	}
+	return nil
+}
+
+// Proto is a packet's transport protocol.
+type Proto int
+
+// The protocols the rules look at.
+const (
+	UDP Proto = iota + 1
+	TCP
+)
+
+// String returns "udp" or "tcp".
+func (p Proto) String() string {
+	switch p {
+	case UDP:
+		return "udp"
+	case TCP:
+		return "tcp"
+	}
+	return "any"
+}
+
+// RecentOp is the action of a recent match.
+type RecentOp int
+
+// The recent match's actions.
+const (
+	Set RecentOp = iota + 1
+	Check
+	Remove
+)
+
+// Recent is one -m recent match.
+type Recent struct {
+	Op       RecentOp
+	Invert   bool // "!" before --rcheck
+	Seconds  int  // 0: any age
+	Hitcount int  // 0: none
+}
+
+// A Rule is one iptables rule of the listener.
+type Rule struct {
+	Chain   string
+	Proto   Proto // 0: any protocol
+	DstPort int   // 0: any port
+	SYN     bool  // --syn
+	Recent  *Recent
+	Target  string // ACCEPT, DROP, RETURN or a chain
+}
+
+// Chains returns the names of the listener's own chains.
+func (s Spec) Chains() (check, reset string) {
+	return "CHECKKNOCKS_" + s.tag(), "RESETKNOCKS_" + s.tag()
+}
+
+// List returns the name of the listener's recent list.
+func (s Spec) List() string { return "knocks_" + s.tag() }
+
+// Rules returns the listener's rules in the seed's order: those appended to
+// the input chain (named input), then the reset chain, then the check chain.
+// For four bursts they are exactly the seed's portKnockListener.
+func (s Spec) Rules(input string) []Rule {
+	check, reset := s.Chains()
+	n, sum, w := len(s.Sequence), s.Sequence.Sum(), s.Window
+	rs := []Rule{
+		{Chain: input, Proto: TCP, DstPort: s.SecurePort, Target: check},
+		{Chain: input, Recent: &Recent{Op: Check, Hitcount: sum + 1, Seconds: n * w}, Target: reset},
+		{Chain: input, Recent: &Recent{Op: Check, Hitcount: 2*sum + 1}, Target: reset},
+		{Chain: input, Proto: UDP, DstPort: s.KnockPort, Recent: &Recent{Op: Set}, Target: "DROP"},
+		{Chain: input, Proto: TCP, DstPort: s.KnockPort, SYN: true, Recent: &Recent{Op: Set}, Target: "DROP"},
+		{Chain: reset, Recent: &Recent{Op: Remove}, Target: "DROP"},
+		{Chain: check, Recent: &Recent{Op: Check, Invert: true, Seconds: n * w, Hitcount: sum}, Target: "RETURN"},
+	}
+	last := 0
+	for k := 1; k < n; k++ {
+		last += s.Sequence[n-k]
+		rs = append(rs,
+			Rule{Chain: check, Proto: TCP, DstPort: s.SecurePort, Recent: &Recent{Op: Check, Invert: true, Seconds: k * w, Hitcount: last}, Target: reset},
+			Rule{Chain: check, Proto: TCP, DstPort: s.SecurePort, Recent: &Recent{Op: Check, Seconds: k * w, Hitcount: last + 1}, Target: reset},
+		)
+	}
+	return append(rs, Rule{Chain: check, Recent: &Recent{Op: Remove}, Target: "ACCEPT"})
+}
