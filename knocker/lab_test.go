@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockssh/knockssh/firewall"
 	"github.com/knockssh/knockssh/internal/lab"
 	"github.com/knockssh/knockssh/knocker"
 )
@@ -236,5 +237,73 @@ func TestLabOneSYNPerKnock(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLabManyBursts knocks with 1, 2, 5 and 7 bursts against the seed's
+// rules generalized by the firewall package.
+func TestLabManyBursts(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"7", "31", "31425", "1231231"} {
+		t.Run(s, func(t *testing.T) {
+			t.Parallel()
+			seq, _ := knocker.ParseSequence(s)
+			spec := firewall.Spec{Sequence: seq, Window: 1, KnockPort: 22, SecurePort: 22}
+			l := lab.New(t, lab.Options{Sequence: s, Window: 1, Listener: spec.Shell("INPUT")})
+			acc := serve(t, l, 22)
+			cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: knocker.UDP, Window: time.Second}
+			if err := dialFromClient(t, l, cfg, ":22"); err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			<-acc.ch
+			// One burst short never opens.
+			short := seq[:len(seq)-1]
+			if len(short) == 0 {
+				return
+			}
+			cfg.Sequence = short
+			if err := dialFromClient(t, l, cfg, ":22"); !errors.Is(err, knocker.ErrNoAnswer) {
+				t.Errorf("a burst short: %v, want ErrNoAnswer", err)
+			}
+		})
+	}
+}
+
+// TestLabRetryAfterStaleHits: someone (a crashed earlier run) left knocks
+// that spoil the first attempt; the engine waits them out, clears the list
+// and opens on the retry.
+func TestLabRetryAfterStaleHits(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []knocker.Protocol{knocker.UDP, knocker.TCP} {
+		t.Run(proto.String(), func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
+			serve(t, l, 22)
+			seq, _ := knocker.ParseSequence("1234")
+			var attempts int
+			cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: proto, Window: time.Second, Retries: 2,
+				Trace: func(e knocker.Event) {
+					if e.Kind == knocker.EventDial {
+						attempts = e.Attempt
+					}
+				}}
+			err := l.Client.Do(func() error {
+				s, err := knocker.NewSender(knocker.UDP, knocker.Target{Addr: netip.AddrPortFrom(l.ServerIP4, 22)})
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				return s.Burst(3)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := dialFromClient(t, l, cfg, ":22"); err != nil {
+				t.Fatalf("Dial after stale hits: %v", err)
+			}
+			if attempts != 2 {
+				t.Errorf("opened on attempt %d, want 2 (the stale hits spoil the first)", attempts)
+			}
+		})
 	}
 }
