@@ -25,7 +25,7 @@ var SystemClock Clock = systemClock{}
 
 // spinLead is how long before an instant SystemClock stops sleeping and
 // starts polling the clock: above the timer latency of a loaded machine.
-const spinLead = 2 * time.Millisecond
+const spinLead = 5 * time.Millisecond
 
 type systemClock struct{}
 

@@ -56,7 +56,7 @@ func (e Event) String() string {
 	case EventBurst:
 		return fmt.Sprintf("attempt %d: burst %d/%d at +%.3fs (late %s)", e.Attempt, e.Burst, e.Bursts, e.At.Seconds(), e.Late)
 	case EventOpen:
-		return fmt.Sprintf("attempt %d: window open at +%.3fs (late %s), connecting", e.Attempt, e.At.Seconds(), e.Late)
+		return fmt.Sprintf("attempt %d: window open at +%.3fs (late %s)", e.Attempt, e.At.Seconds(), e.Late)
 	case EventDial:
 		if e.Err != nil {
 			return fmt.Sprintf("attempt %d: connect failed at +%.3fs: %v", e.Attempt, e.At.Seconds(), e.Err)

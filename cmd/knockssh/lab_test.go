@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockssh/knockssh/internal/lab"
+)
+
+// TestDemo is what `make demo` runs and shows: a firewall with the seed's
+// rules and a real sshd in one namespace, knockssh knocking from another
+// with its -v timeline, then an ssh login inside the window.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true})
+	t.Logf("server %s (%s) runs sshd on port 22 behind the seed's portKnockListener (sequence 1234, window 1s)", l.Server.Name, l.ServerIP4)
+	script := knocksshBin + ` -v --knock --sequence 1234 --window 1 --port 22 192.0.2.1 && ssh -F ` + l.SSH.Config + ` lab 'echo "logged in as $(id -un) on the server, behind the knock"'`
+	t.Logf("client %s (%s) runs: knockssh -v --knock ... 192.0.2.1 && ssh lab", l.Client.Name, l.ClientIP4)
+	out, err := l.Client.Command(context.Background(), "bash", "-c", script).CombinedOutput()
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		t.Log("  " + line)
+	}
+	if err != nil {
+		t.Fatalf("demo failed: %v", err)
+	}
+	if !strings.Contains(string(out), "logged in as root on the server") || !strings.Contains(string(out), "window open at +3.0") {
+		t.Errorf("demo output lacks the login or the timeline")
+	}
+	if strings.Contains(string(out), "1234") {
+		t.Error("the -v timeline shows the sequence")
+	}
+	// Without the knock, ssh cannot get in.
+	out, err = l.Client.Command(context.Background(), "ssh", "-F", l.SSH.Config, "-o", "ConnectTimeout=2", "lab", "true").CombinedOutput()
+	if err == nil {
+		t.Errorf("ssh without knocking got in: %s", out)
+	} else {
+		t.Logf("and without the knock: %s", strings.TrimSpace(string(out)))
+	}
+}
+
+// TestKnockExitsWhenOpen runs the real binary's --knock in the client
+// namespace for each protocol and family and connects right after it
+// returns: exit 0 means the window is open now.
+func TestKnockExitsWhenOpen(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ proto, dst string }{
+		{"udp", "192.0.2.1"}, {"tcp", "192.0.2.1"}, {"raw", "192.0.2.1"}, {"udp", "2001:db8::1"}, {"tcp", "[2001:db8::1]"},
+	} {
+		t.Run(tt.proto+"/"+tt.dst, func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t, lab.Options{Sequence: "4242", Window: 1})
+			for _, n := range []string{"tcp4", "tcp6"} {
+				ln := l.Listen(t, n, 22)
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						c.Close()
+					}
+				}()
+			}
+			start := time.Now()
+			cmd := l.Client.Command(context.Background(), knocksshBin, "--knock", "--sequence", "4242", "--window", "1", "--port", "22", "--protocol", tt.proto, tt.dst)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("knockssh --knock: %v: %s", err, out)
+			}
+			if d := time.Since(start); d < 3*time.Second || d > 4*time.Second {
+				t.Errorf("--knock returned after %v, want just over 3s", d)
+			}
+			host := strings.Trim(tt.dst, "[]")
+			nc := l.Client.Command(context.Background(), "bash", "-c", "exec 3<>/dev/tcp/"+host+"/22")
+			if out, err := nc.CombinedOutput(); err != nil {
+				t.Errorf("connect after --knock: %v: %s", err, out)
+			}
+		})
+	}
+}
+
