@@ -79,4 +79,3 @@ func TestKnockExitsWhenOpen(t *testing.T) {
 		})
 	}
 }
-
