@@ -50,8 +50,8 @@ fuzz:
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: the files above need formatting'; exit 1; }
 	$(GO) vet ./...
-	GOOS=darwin $(GO) vet ./knocker ./cmd/... ./internal/cli
-	GOOS=windows $(GO) vet ./knocker ./cmd/... ./internal/cli
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
 
 cross:
 	GOOS=linux $(GO) build -o /dev/null ./cmd/knockssh

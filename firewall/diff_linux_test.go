@@ -189,81 +189,92 @@ func TestModelTimelinesRobust(t *testing.T) {
 }
 
 // TestKernelAgreesWithModel replays every timeline against the real kernel
-// running the seed's portKnockListener in a lab and compares, rule by rule,
-// the packet counters and what is left in the recent list.
+// running the seed's portKnockListener in a lab, and again running the rules
+// Spec.Shell generates, and compares, rule by rule, the packet counters and
+// what is left in the recent list with the model's.
 func TestKernelAgreesWithModel(t *testing.T) {
 	t.Parallel()
-	for _, tl := range timelines {
-		tl := tl.withDefaults()
-		t.Run(tl.name, func(t *testing.T) {
-			t.Parallel()
-			l := lab.New(t, lab.Options{Sequence: tl.seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat})
-			src, dst := l.ClientIP4, l.ServerIP4
-			fam := 4
-			if tl.v6 {
-				src, dst, fam = l.ClientIP6, l.ServerIP6, 6
-			}
-			connectPort := tl.secure
-			if tl.dnat {
-				connectPort = tl.knock
-			}
-			late := make([]time.Duration, len(tl.events))
-			err := l.Client.Do(func() error {
-				senders := map[kind]knocker.Sender{}
-				for k, spec := range map[kind]struct {
-					p    knocker.Protocol
-					port int
-				}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
-					s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
-					if err != nil {
-						return err
-					}
-					defer s.Close()
-					senders[k] = s
-				}
-				start := time.Now()
-				for i, e := range tl.events {
-					due := start.Add(time.Duration(e.ms) * time.Millisecond)
-					if err := knocker.SystemClock.SleepUntil(context.Background(), due); err != nil {
-						return err
-					}
-					late[i] = time.Since(due)
-					if err := senders[e.kind].Burst(e.n); err != nil {
-						return err
-					}
-				}
-				return nil
+	for _, rules := range []string{"seed", "generated"} {
+		for _, tl := range timelines {
+			tl := tl.withDefaults()
+			t.Run(rules+"/"+tl.name, func(t *testing.T) {
+				t.Parallel()
+				replay(t, tl, rules)
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(100 * time.Millisecond)
-			var got outcome
-			check, reset := tl.spec(t).Chains()
-			for _, c := range l.Counters(t, fam) {
-				if (c.Chain == "INPUT" && c.Rule > 3) || c.Chain == check || c.Chain == reset {
-					got.Counters = append(got.Counters, firewall.Counter{Chain: c.Chain, Rule: c.Rule, Packets: c.Packets})
-				}
-			}
-			got.Stamps = -1
-			for _, e := range l.Recent(t) {
-				if e.Src == src {
-					got.Stamps = len(e.Stamps)
-				}
-			}
-			// The model replays the packets at the instants they really left;
-			// the kernel's jiffy phase is unknown, so any phase may match.
-			var wants []string
-			for phase := time.Duration(0); phase < 4*time.Millisecond; phase += time.Millisecond {
-				want := modelRun(t, tl, src, phase, late)
-				if reflect.DeepEqual(sorted(got.Counters), sorted(want.Counters)) && got.Stamps == want.Stamps {
-					return
-				}
-				wants = append(wants, format(want))
-			}
-			t.Errorf("kernel and model disagree (release errors %v)\nkernel: %s\nmodel:  %s", late, format(got), strings.Join(wants, "\n        "))
-		})
+		}
 	}
+}
+
+func replay(t *testing.T, tl timeline, rules string) {
+	listener := "seed"
+	if rules == "generated" {
+		listener = tl.spec(t).Shell("INPUT")
+	}
+	l := lab.New(t, lab.Options{Sequence: tl.seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat, Listener: listener})
+	src, dst := l.ClientIP4, l.ServerIP4
+	fam := 4
+	if tl.v6 {
+		src, dst, fam = l.ClientIP6, l.ServerIP6, 6
+	}
+	connectPort := tl.secure
+	if tl.dnat {
+		connectPort = tl.knock
+	}
+	late := make([]time.Duration, len(tl.events))
+	err := l.Client.Do(func() error {
+		senders := map[kind]knocker.Sender{}
+		for k, spec := range map[kind]struct {
+			p    knocker.Protocol
+			port int
+		}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
+			s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			senders[k] = s
+		}
+		start := time.Now()
+		for i, e := range tl.events {
+			due := start.Add(time.Duration(e.ms) * time.Millisecond)
+			if err := knocker.SystemClock.SleepUntil(context.Background(), due); err != nil {
+				return err
+			}
+			late[i] = time.Since(due)
+			if err := senders[e.kind].Burst(e.n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	var got outcome
+	check, reset := tl.spec(t).Chains()
+	for _, c := range l.Counters(t, fam) {
+		if (c.Chain == "INPUT" && c.Rule > 3) || c.Chain == check || c.Chain == reset {
+			got.Counters = append(got.Counters, firewall.Counter{Chain: c.Chain, Rule: c.Rule, Packets: c.Packets})
+		}
+	}
+	got.Stamps = -1
+	for _, e := range l.Recent(t) {
+		if e.Src == src {
+			got.Stamps = len(e.Stamps)
+		}
+	}
+	// The model replays the packets at the instants they really left;
+	// the kernel's jiffy phase is unknown, so any phase may match.
+	var wants []string
+	for phase := time.Duration(0); phase < 4*time.Millisecond; phase += time.Millisecond {
+		want := modelRun(t, tl, src, phase, late)
+		if reflect.DeepEqual(sorted(got.Counters), sorted(want.Counters)) && got.Stamps == want.Stamps {
+			return
+		}
+		wants = append(wants, format(want))
+	}
+	t.Errorf("kernel and model disagree (release errors %v)\nkernel: %s\nmodel:  %s", late, format(got), strings.Join(wants, "\n        "))
 }
 
 func sorted(cs []firewall.Counter) map[string]uint64 {
