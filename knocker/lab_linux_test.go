@@ -74,6 +74,7 @@ func TestLabKnockOpens(t *testing.T) {
 		v6       bool
 		dnat     bool
 		listener string // "" = the seed's function (4 bursts only)
+		source   bool   // bind knocks and connection to the client's address
 	}
 	cases := []tc{
 		{name: "udp/v4/W1", seq: "1234", window: 1, proto: knocker.UDP},
@@ -85,6 +86,8 @@ func TestLabKnockOpens(t *testing.T) {
 		{name: "udp/v4/W2", seq: "9191", window: 2, proto: knocker.UDP},
 		{name: "tcp/v6/W2", seq: "1357", window: 2, proto: knocker.TCP, v6: true},
 		{name: "dnat/udp/v4", seq: "1234", window: 1, proto: knocker.UDP, dnat: true},
+		{name: "source/tcp/v4", seq: "1234", window: 1, proto: knocker.TCP, source: true},
+		{name: "source/raw/v6", seq: "1234", window: 1, proto: knocker.Raw, v6: true, source: true},
 		{name: "dnat/udp/v6", seq: "3141", window: 1, proto: knocker.UDP, v6: true, dnat: true},
 	}
 	for _, c := range cases {
@@ -109,6 +112,9 @@ func TestLabKnockOpens(t *testing.T) {
 			cfg := knocker.Config{
 				Host: server.String(), Port: knockPort, Sequence: seq, Protocol: c.proto,
 				Window: time.Duration(c.window) * time.Second,
+			}
+			if c.source {
+				cfg.Source = client
 			}
 			start := time.Now()
 			if err := dialFromClient(t, l, cfg, net.JoinHostPort("", fmt.Sprint(connectPort))); err != nil {
