@@ -38,16 +38,7 @@ func BenchmarkKnockTiming(b *testing.B) {
 			c    knocker.Clock
 		}{{"engine", knocker.SystemClock}, {"sleep", sleepClock{}}} {
 			l := lab.New(b, lab.Options{Sequence: "1234", Window: 1})
-			ln := l.Listen(b, "tcp4", 22)
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
+			l.Sink(b, 22)
 			capture := l.Capture(b, "dst port 22")
 			err := l.Client.Do(func() error {
 				knocks, err := knocker.NewSender(knocker.UDP, knocker.Target{Addr: netip.AddrPortFrom(l.ServerIP4, 22)})

@@ -51,18 +51,7 @@ func TestKnockExitsWhenOpen(t *testing.T) {
 		t.Run(tt.proto+"/"+tt.dst, func(t *testing.T) {
 			t.Parallel()
 			l := lab.New(t, lab.Options{Sequence: "4242", Window: 1})
-			for _, n := range []string{"tcp4", "tcp6"} {
-				ln := l.Listen(t, n, 22)
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						c.Close()
-					}
-				}()
-			}
+			l.Sink(t, 22)
 			start := time.Now()
 			cmd := l.Client.Command(context.Background(), knocksshBin, "--knock", "--sequence", "4242", "--window", "1", "--port", "22", "--protocol", tt.proto, tt.dst)
 			if out, err := cmd.CombinedOutput(); err != nil {

@@ -96,3 +96,22 @@ func (l *Lab) Listen(tb testing.TB, network string, port int) net.Listener {
 	l.onTeardown(func() { ln.Close() })
 	return ln
 }
+
+// Sink listens on port in the server namespace, IPv4 and IPv6, and accepts
+// and closes every connection, until teardown: a stand-in service for tests
+// that only need a connection to get through the firewall.
+func (l *Lab) Sink(tb testing.TB, port int) {
+	tb.Helper()
+	for _, network := range []string{"tcp4", "tcp6"} {
+		ln := l.Listen(tb, network, port)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+	}
+}
