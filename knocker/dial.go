@@ -36,6 +36,9 @@ type Config struct {
 	Interface string
 	// Trace, when set, receives the timeline's events.
 	Trace func(Event)
+	// LockDir is where the per-target lock files go (DefaultLockDir when
+	// empty): knocks on one target from this machine never overlap.
+	LockDir string
 }
 
 // WithDefaults returns c with its zero fields set to the defaults.
@@ -101,13 +104,9 @@ func resolve(ctx context.Context, network, host string) (netip.Addr, error) {
 	return addrs[0].Unmap(), nil
 }
 
-// engine resolves c and builds an Engine from real sockets. dial, when
+// engine builds an Engine from real sockets knocking on ka. dial, when
 // valid, is the address Dial connects to.
-func (c Config) engine(ctx context.Context, dial netip.AddrPort) (*Engine, func(), error) {
-	ka, err := resolve(ctx, c.Network, c.Host)
-	if err != nil {
-		return nil, nil, err
-	}
+func (c Config) engine(ka netip.Addr, dial netip.AddrPort) (*Engine, func(), error) {
 	knocks, err := NewSender(c.Protocol, Target{Addr: netip.AddrPortFrom(ka, uint16(c.Port)), Source: c.Source, Interface: c.Interface})
 	if err != nil {
 		return nil, nil, err
@@ -141,12 +140,54 @@ func Knock(ctx context.Context, c Config) (Timeline, error) {
 	if err := c.Validate(); err != nil {
 		return Timeline{}, err
 	}
-	e, cleanup, err := c.engine(ctx, netip.AddrPort{})
+	ka, err := resolve(ctx, c.Network, c.Host)
+	if err != nil {
+		return Timeline{}, err
+	}
+	e, cleanup, err := c.engine(ka, netip.AddrPort{})
 	if err != nil {
 		return Timeline{}, err
 	}
 	defer cleanup()
-	return e.Knock(ctx)
+	lk, err := c.lock(ctx, netip.AddrPortFrom(ka, uint16(c.Port)))
+	if err != nil {
+		return Timeline{}, err
+	}
+	tl, err := e.Knock(ctx)
+	// The window is the caller's until it closes; after a failure, until
+	// the hits sent have aged out.
+	quiet := e.schedule(tl.Start).Close()
+	if err != nil {
+		quiet = time.Now().Add(e.schedule(tl.Start).Span() + c.Margin)
+	}
+	return tl, errors.Join(err, lk.release(quiet))
+}
+
+// lock takes the target's lock and waits out the quiet period the previous
+// holder left.
+func (c Config) lock(ctx context.Context, target netip.AddrPort) (*targetLock, error) {
+	dir := c.LockDir
+	if dir == "" {
+		dir = DefaultLockDir()
+	}
+	lk, err := acquire(ctx, dir, target, func() {
+		if c.Trace != nil {
+			c.Trace(Event{Kind: EventBusy})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wait := time.Until(lk.quiet); wait > 0 {
+		if c.Trace != nil {
+			c.Trace(Event{Kind: EventBusy, Wait: wait})
+		}
+		if err := SystemClock.SleepUntil(ctx, lk.quiet); err != nil {
+			lk.release(lk.quiet)
+			return nil, err
+		}
+	}
+	return lk, nil
 }
 
 // Dial knocks as c says and connects to address ("host:port", TCP) inside
@@ -180,13 +221,26 @@ func Dial(ctx context.Context, c Config, address string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Host = ka.String()
-	e, cleanup, err := c.engine(ctx, netip.AddrPortFrom(da, uint16(p)))
+	e, cleanup, err := c.engine(ka, netip.AddrPortFrom(da, uint16(p)))
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
+	lk, err := c.lock(ctx, netip.AddrPortFrom(ka, uint16(c.Port)))
+	if err != nil {
+		return nil, err
+	}
 	conn, err := e.Open(ctx)
+	// A connection clears the server's list; a failure leaves hits that
+	// must age out.
+	quiet := time.Now()
+	if err != nil {
+		quiet = quiet.Add(time.Duration(len(c.Sequence))*c.Window + c.Margin)
+	}
+	if lerr := lk.release(quiet); lerr != nil && err == nil {
+		conn.Close()
+		return nil, lerr
+	}
 	if errors.Is(err, ErrNoAnswer) {
 		return nil, fmt.Errorf("%w; check that the sequence, window (%v), knock port (%d) and protocol (%v) match the server's rules and that %v packets reach %v", err, c.Window, c.Port, c.Protocol, c.Protocol, ka)
 	}

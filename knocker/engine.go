@@ -35,6 +35,9 @@ const (
 	// EventFlush: before a retry, the engine sent the packets that clear
 	// the server's list for this source.
 	EventFlush
+	// EventBusy: another knock on the same server from this machine is in
+	// progress (Wait 0) or its window has yet to pass (Wait > 0).
+	EventBusy
 )
 
 // An Event is one step of the engine, for -v timelines. It never carries the
@@ -66,6 +69,11 @@ func (e Event) String() string {
 		return fmt.Sprintf("attempt %d: waiting %.3fs for the server to forget the last attempt", e.Attempt, e.Wait.Seconds())
 	case EventFlush:
 		return fmt.Sprintf("attempt %d: cleared the server's knock list for this address", e.Attempt)
+	case EventBusy:
+		if e.Wait > 0 {
+			return fmt.Sprintf("waiting %.3fs for an earlier knock's window on this server to pass", e.Wait.Seconds())
+		}
+		return "waiting for another knockssh knocking on this server"
 	}
 	return fmt.Sprintf("event %d", int(e.Kind))
 }

@@ -43,8 +43,13 @@ func serve(t *testing.T, l *lab.Lab, port int) *acceptLog {
 }
 
 // dialFromClient runs knocker.Dial inside the client namespace.
+// Every lab has the same addresses, so each test gets its own lock
+// directory unless it shares one on purpose.
 func dialFromClient(t *testing.T, l *lab.Lab, cfg knocker.Config, address string) error {
 	t.Helper()
+	if cfg.LockDir == "" {
+		cfg.LockDir = l.Dir
+	}
 	return l.Client.Do(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
@@ -311,5 +316,29 @@ func TestLabRetryAfterStaleHits(t *testing.T) {
 				t.Errorf("opened on attempt %d, want 2 (the stale hits spoil the first)", attempts)
 			}
 		})
+	}
+}
+
+// TestLabConcurrentDialsSerialize: four Dials to one server at once would
+// interleave their knocks and all fail; the per-target lock makes them take
+// turns, and all four connect.
+func TestLabConcurrentDialsSerialize(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
+	acc := serve(t, l, 22)
+	seq, _ := knocker.ParseSequence("1234")
+	cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Window: time.Second, LockDir: l.Dir}
+	const n = 4
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() { errs <- dialFromClient(t, l, cfg, ":22") }()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("dial %d: %v", i, err)
+		}
+	}
+	if len(acc.ch) != n {
+		t.Errorf("server accepted %d connections, want %d", len(acc.ch), n)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,9 @@ func TestDemo(t *testing.T) {
 	t.Logf("server %s (%s) runs sshd on port 22 behind the seed's portKnockListener (sequence 1234, window 1s)", l.Server.Name, l.ServerIP4)
 	script := knocksshBin + ` -v --knock --sequence 1234 --window 1 --port 22 192.0.2.1 && ssh -F ` + l.SSH.Config + ` lab 'echo "logged in as $(id -un) on the server, behind the knock"'`
 	t.Logf("client %s (%s) runs: knockssh -v --knock ... 192.0.2.1 && ssh lab", l.Client.Name, l.ClientIP4)
-	out, err := l.Client.Command(context.Background(), "bash", "-c", script).CombinedOutput()
+	demo := l.Client.Command(context.Background(), "bash", "-c", script)
+	demo.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir) // every lab has the same addresses: own lock files
+	out, err := demo.CombinedOutput()
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		t.Log("  " + line)
 	}
@@ -54,6 +57,7 @@ func TestKnockExitsWhenOpen(t *testing.T) {
 			l.Sink(t, 22)
 			start := time.Now()
 			cmd := l.Client.Command(context.Background(), knocksshBin, "--knock", "--sequence", "4242", "--window", "1", "--port", "22", "--protocol", tt.proto, tt.dst)
+			cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("knockssh --knock: %v: %s", err, out)
 			}
@@ -66,5 +70,31 @@ func TestKnockExitsWhenOpen(t *testing.T) {
 				t.Errorf("connect after --knock: %v: %s", err, out)
 			}
 		})
+	}
+}
+
+// TestConcurrentKnockThenConnect: two "knockssh --knock && connect" at once
+// on one server. The second knock waits until the first one's window has
+// closed, so both connections get through.
+func TestConcurrentKnockThenConnect(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
+	l.Sink(t, 22)
+	script := knocksshBin + " --knock --sequence 1234 --window 1 --port 22 192.0.2.1 && exec 3<>/dev/tcp/192.0.2.1/22"
+	errs := make(chan error, 2)
+	outs := make(chan string, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			cmd := l.Client.Command(context.Background(), "bash", "-c", script)
+			cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir)
+			out, err := cmd.CombinedOutput()
+			outs <- string(out)
+			errs <- err
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err, out := <-errs, <-outs; err != nil {
+			t.Errorf("knock && connect %d: %v: %s", i, err, out)
+		}
 	}
 }
