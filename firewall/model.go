@@ -2,22 +2,35 @@ package firewall
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"strings"
 	"time"
+
+	"github.com/knockssh/knockssh/knocker"
 )
 
-// A Packet is one packet from a client as the server's filter table sees
-// it.
+// A Packet is one packet from a client as the server's firewall sees it on
+// arrival.
 type Packet struct {
-	// At is the arrival time since the model's epoch; non-decreasing.
-	At      time.Duration
-	Src     netip.Addr
+	// At is the arrival time since the model's epoch. Arrival times are
+	// non-decreasing: an earlier At is taken as the previous packet's.
+	At  time.Duration
+	Src netip.Addr
+	// SrcPort tells TCP connections from one address apart; leave it 0
+	// when there is only one.
+	SrcPort int
 	Proto   Proto
 	DstPort int
-	// SYN marks a TCP SYN without ACK (a connection attempt or TCP knock).
+	// SYN marks a TCP SYN without ACK: a connection attempt or a TCP knock.
 	SYN bool
-	// Established marks a packet of a connection the firewall accepted
-	// earlier; the lab's conntrack rule accepts it before the listener.
+	// Established marks a TCP segment (never a SYN) of a connection the
+	// client considers open. When the model accepted that connection (same
+	// Src, SrcPort and DstPort) the lab's conntrack rule accepts the
+	// segment before the listener sees it. Otherwise conntrack picks it up
+	// as a new connection (nf_conntrack_tcp_loose=1, the default) and it
+	// runs through the listener like any other TCP segment: to the secure
+	// port, it traverses CHECKKNOCKS.
 	Established bool
 }
 
@@ -26,12 +39,15 @@ type Verdict int
 
 // The verdicts.
 const (
-	// Accept: the listener's ACCEPT (or the conntrack rule) took it.
+	// Accept: the listener's final ACCEPT took the packet, or one of the
+	// lab's rules before the listener (loopback, conntrack, ICMP).
 	Accept Verdict = iota + 1
-	// Drop: a listener rule (or the DNAT variant's mangle rule) dropped it.
+	// Drop: a listener rule dropped the packet (a knock, a reset), or in
+	// the DNAT variant the mangle rule that drops TCP sent straight to the
+	// secure port.
 	Drop
-	// Policy: it fell through the listener; the chain's policy decides
-	// (DROP in the lab).
+	// Policy: the packet fell through the listener; the chain's policy
+	// decides (DROP in the lab).
 	Policy
 )
 
@@ -48,6 +64,49 @@ func (v Verdict) String() string {
 	return fmt.Sprintf("Verdict(%d)", int(v))
 }
 
+// A Step is a rule whose matches a packet satisfied, so that the packet
+// took the rule's target.
+type Step struct {
+	Table  string // "filter", "mangle" or "nat"
+	Chain  string
+	Rule   int    // 1-based, as iptables -L --line-numbers counts
+	Target string // ACCEPT, DROP, RETURN, DNAT or a chain
+}
+
+// String formats the step as "CHAIN #n -> TARGET", prefixed by the table
+// when it is not filter.
+func (s Step) String() string {
+	t := ""
+	if s.Table != "filter" {
+		t = s.Table + " "
+	}
+	return fmt.Sprintf("%s%s #%d -> %s", t, s.Chain, s.Rule, s.Target)
+}
+
+// A Trace is the way of one packet through the firewall.
+type Trace struct {
+	Steps   []Step
+	Verdict Verdict
+}
+
+// Decider returns the rule that decided the verdict: the last step, when
+// the verdict is Accept or Drop. With Policy no rule decided.
+func (t Trace) Decider() (Step, bool) {
+	if t.Verdict == Policy || len(t.Steps) == 0 {
+		return Step{}, false
+	}
+	return t.Steps[len(t.Steps)-1], true
+}
+
+// String formats the trace as its steps and the verdict.
+func (t Trace) String() string {
+	var b strings.Builder
+	for _, s := range t.Steps {
+		b.WriteString(s.String() + ", ")
+	}
+	return b.String() + t.Verdict.String()
+}
+
 // A Counter is the number of packets that matched one rule, numbered as
 // iptables numbers the rules of its chain.
 type Counter struct {
@@ -56,86 +115,198 @@ type Counter struct {
 	Packets uint64
 }
 
-// labPrefix is the number of rules the lab puts in INPUT before the
-// listener: -i lo ACCEPT, conntrack ESTABLISHED,RELATED ACCEPT, icmp ACCEPT.
-const labPrefix = 3
+// labRules is the number of rules the lab puts in INPUT before the listener:
+// -i lo ACCEPT, conntrack ESTABLISHED,RELATED ACCEPT, icmp ACCEPT.
+const labRules = 3
 
-// A Model is the lab's server firewall (policy DROP, loopback, conntrack
-// and ICMP accepted, then the listener) with the kernel's xt_recent
-// semantics. It is deterministic and not safe for concurrent use.
-type Model struct {
-	spec   Spec
-	hz     int
-	phase  time.Duration
-	base   uint64
-	rules  map[string][]Rule
-	counts map[string][]uint64
-	table  *recentTable
-	last   []string // chain/rule trace of the last packet
+// KnockGap is the time between two knocks of a burst in KnockTimeline.
+const KnockGap = time.Microsecond
+
+// connKey identifies a TCP connection by its original (pre-DNAT) tuple.
+type connKey struct {
+	src     netip.Addr
+	srcPort int
+	dstPort int
 }
 
-// NewModel returns a model of s on a kernel with the given HZ. phase shifts
-// the jiffy boundaries (0 to 1/hz): real time t is jiffy
-// floor((t+phase)·hz) after an arbitrary base near the kernel's wraparound.
-func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
-	if s.Tag == "" {
-		s.Tag = "INPUT"
-	}
+// A Model is the lab's server firewall: in the DNAT variant the mangle and
+// nat PREROUTING rules, then INPUT with policy DROP, the lab's three rules
+// (loopback, conntrack ESTABLISHED,RELATED, ICMP) and the listener
+// appended, all with the kernel's xt_recent and conntrack semantics. It is
+// deterministic, and not safe for concurrent use.
+//
+// The recent list is shared by IPv4 and IPv6 sources, as the kernel shares
+// a list name between iptables and ip6tables rules (and their ip_list_tot
+// limit); Counters add up both families, which iptables and ip6tables count
+// apart. Accepted connections never expire.
+type Model struct {
+	spec    Spec
+	hz      int
+	phase   time.Duration
+	base    uint64
+	listTot int
+	chains  map[string][]Rule // INPUT starts with labRules placeholders
+	counts  map[string][]uint64
+	table   *recentTable
+	conns   map[connKey]bool
+	now     time.Duration
+	trace   Trace
+}
+
+// An Option sets a kernel parameter of a Model.
+type Option func(*Model)
+
+// WithBase sets the jiffies value at the epoch (give or take the phase).
+// The default is the kernel's INITIAL_JIFFIES on 64-bit machines,
+// 2^32 − 300·HZ; a base near 2^64 makes the counter wrap during a test.
+func WithBase(jiffies uint64) Option { return func(m *Model) { m.base = jiffies } }
+
+// WithListTot sets xt_recent's ip_list_tot, the most addresses the list
+// holds (default DefaultListTot).
+func WithListTot(n int) Option { return func(m *Model) { m.listTot = n } }
+
+// NewModel returns a model of the listener s on a kernel with the given HZ.
+// The epoch is phase into a jiffy (0 <= phase < 1s/hz): time t is jiffy
+// base + floor((t+phase)·hz/1s), so tests can put knocks anywhere relative
+// to the jiffy boundaries.
+func NewModel(s Spec, hz int, phase time.Duration, opts ...Option) (*Model, error) {
 	if err := s.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listener: %w", err)
 	}
-	if hz <= 0 {
-		return nil, fmt.Errorf("hz %d is not positive", hz)
+	if hz < 1 || hz > int(time.Second) {
+		return nil, fmt.Errorf("hz %d out of range 1-%d", hz, int(time.Second))
 	}
-	m := &Model{spec: s, hz: hz, phase: phase, base: uint64(1<<32) - uint64(300*hz),
-		rules: map[string][]Rule{}, counts: map[string][]uint64{}}
-	m.rules["INPUT"] = make([]Rule, labPrefix) // placeholders for the lab's rules
-	maxHit := 0
+	if jiffy := time.Second / time.Duration(hz); phase < 0 || phase >= jiffy {
+		return nil, fmt.Errorf("phase %v is not within one jiffy (0 to %v)", phase, jiffy)
+	}
+	m := &Model{spec: s, hz: hz, phase: phase, base: uint64(1<<32) - uint64(300*hz), listTot: DefaultListTot,
+		chains: map[string][]Rule{"INPUT": make([]Rule, labRules)}, counts: map[string][]uint64{},
+		conns: map[connKey]bool{}}
+	for _, o := range opts {
+		o(m)
+	}
+	if m.listTot < 1 {
+		return nil, fmt.Errorf("ip_list_tot %d is not positive", m.listTot)
+	}
+	var hitcounts []int
 	for _, r := range s.Rules("INPUT") {
-		m.rules[r.Chain] = append(m.rules[r.Chain], r)
-		if r.Recent != nil && r.Recent.Hitcount > maxHit {
-			maxHit = r.Recent.Hitcount
+		m.chains[r.Chain] = append(m.chains[r.Chain], r)
+		if r.Recent != nil {
+			hitcounts = append(hitcounts, r.Recent.Hitcount)
 		}
 	}
-	for c, rs := range m.rules {
+	for c, rs := range m.chains {
 		m.counts[c] = make([]uint64, len(rs))
 	}
-	m.table = newRecentTable(maxHit)
+	m.table = newRecentTable(m.listTot, hitcounts...)
 	return m, nil
 }
 
-// Jiffies returns the jiffies value at time at.
-func (m *Model) Jiffies(at time.Duration) uint64 {
-	return m.base + uint64((at+m.phase)*time.Duration(m.hz)/time.Second)
+// Clone returns an independent copy of m, to ask "what if" without changing
+// m.
+func (m *Model) Clone() *Model {
+	c := *m
+	c.counts = map[string][]uint64{}
+	for k, v := range m.counts {
+		c.counts[k] = append([]uint64(nil), v...)
+	}
+	c.conns = maps.Clone(m.conns)
+	t := *m.table
+	t.entries = map[netip.Addr]*recentEntry{}
+	for a, e := range m.table.entries {
+		ec := *e
+		ec.stamps = append([]uint64(nil), e.stamps...)
+		t.entries[a] = &ec
+	}
+	c.table = &t
+	c.trace.Steps = append([]Step(nil), m.trace.Steps...)
+	return &c
 }
+
+// Jiffies returns the kernel's jiffies counter at time at.
+func (m *Model) Jiffies(at time.Duration) uint64 {
+	t := at + m.phase
+	q, r := t/time.Second, t%time.Second
+	if r < 0 { // floor, not truncation, before the epoch
+		q, r = q-1, r+time.Second
+	}
+	return m.base + uint64(q)*uint64(m.hz) + uint64(r)*uint64(m.hz)/uint64(time.Second)
+}
+
+// RingSize returns how many stamps the list keeps per address: the next
+// power of two of the rules' largest --hitcount, at least 32.
+func (m *Model) RingSize() int { return m.table.mask + 1 }
 
 // Packet runs p through the firewall and returns its verdict.
 func (m *Model) Packet(p Packet) Verdict {
-	m.last = m.last[:0]
-	if m.spec.DNAT && p.Proto == TCP && !p.Established {
-		switch p.DstPort {
-		case m.spec.SecurePort:
-			m.last = append(m.last, "mangle PREROUTING DROP")
-			return Drop
-		case m.spec.KnockPort:
-			p.DstPort = m.spec.SecurePort
-		}
+	if p.At < m.now {
+		p.At = m.now
+	}
+	m.now = p.At
+	m.trace = Trace{}
+	v := m.packet(p)
+	m.trace.Verdict = v
+	return v
+}
+
+// Feed runs the packets through the firewall in order and returns their
+// verdicts.
+func (m *Model) Feed(ps []Packet) []Verdict {
+	vs := make([]Verdict, len(ps))
+	for i, p := range ps {
+		vs[i] = m.Packet(p)
+	}
+	return vs
+}
+
+func (m *Model) packet(p Packet) Verdict {
+	if p.Src.IsLoopback() { // the lab's PREROUTING rules are -i eth0
+		m.count("INPUT", 1)
+		return Accept
 	}
 	if p.Established {
+		p.SYN = false
+	}
+	if m.spec.DNAT && p.Proto == TCP && p.DstPort == m.spec.SecurePort {
+		m.trace.Steps = append(m.trace.Steps, Step{"mangle", "PREROUTING", 1, "DROP"})
+		return Drop
+	}
+	key := connKey{p.Src, p.SrcPort, p.DstPort}
+	if p.Proto == TCP && p.Established && m.conns[key] {
 		m.count("INPUT", 2)
 		return Accept
 	}
+	// The nat table sees the first packet of each connection only; every
+	// packet that gets here starts one, as only accepted ones are tracked.
+	if m.spec.DNAT && p.Proto == TCP && p.DstPort == m.spec.KnockPort {
+		m.trace.Steps = append(m.trace.Steps, Step{"nat", "PREROUTING", 1, "DNAT"})
+		p.DstPort = m.spec.SecurePort
+	}
+	if p.Proto == ICMP {
+		m.count("INPUT", 3)
+		return Accept
+	}
+	v := m.filter(p)
+	if v == Accept && p.Proto == TCP {
+		m.conns[key] = true
+	}
+	return v
+}
+
+// filter runs p through INPUT from the listener's first rule on, following
+// jumps and returns.
+func (m *Model) filter(p Packet) Verdict {
 	j := m.Jiffies(p.At)
 	type frame struct {
 		chain string
-		next  int
+		next  int // index of the next rule
 	}
-	stack := []frame{{"INPUT", labPrefix}}
+	stack := []frame{{"INPUT", labRules}}
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
-		rules := m.rules[f.chain]
+		rules := m.chains[f.chain]
 		if f.next >= len(rules) {
-			stack = stack[:len(stack)-1]
+			stack = stack[:len(stack)-1] // end of a user chain: implicit RETURN
 			continue
 		}
 		i := f.next
@@ -161,11 +332,16 @@ func (m *Model) Packet(p Packet) Verdict {
 
 func (m *Model) count(chain string, rule int) {
 	m.counts[chain][rule-1]++
-	m.last = append(m.last, fmt.Sprintf("%s #%d", chain, rule))
+	target := "ACCEPT" // the lab's rules
+	if r := m.chains[chain][rule-1]; r.Target != "" {
+		target = r.Target
+	}
+	m.trace.Steps = append(m.trace.Steps, Step{"filter", chain, rule, target})
 }
 
-// matches evaluates r's matches in iptables' order: protocol and port
-// first, the recent match (with its side effects) only if they matched.
+// matches evaluates r's matches in iptables' order: protocol, --syn and
+// --dport first, then the recent match, whose side effects happen only if
+// the others matched.
 func (m *Model) matches(r Rule, p Packet, j uint64) bool {
 	if r.Proto != 0 && r.Proto != p.Proto {
 		return false
@@ -182,8 +358,7 @@ func (m *Model) matches(r Rule, p Packet, j uint64) bool {
 	var ok bool
 	switch r.Recent.Op {
 	case Set:
-		m.table.set(p.Src, j)
-		ok = true
+		ok = m.table.set(p.Src, j)
 	case Remove:
 		ok = m.table.remove(p.Src)
 	case Check:
@@ -192,11 +367,18 @@ func (m *Model) matches(r Rule, p Packet, j uint64) bool {
 	return ok != r.Recent.Invert
 }
 
-// Trace returns the rules that matched the last packet, as "CHAIN #n".
-func (m *Model) Trace() []string { return append([]string(nil), m.last...) }
+// Trace returns the way of the last packet: every rule it matched, in
+// order, and its verdict; Decider tells which rule decided.
+func (m *Model) Trace() Trace {
+	t := m.trace
+	t.Steps = append([]Step(nil), t.Steps...)
+	return t
+}
 
-// Counters returns every rule's packet count, the lab's INPUT rules (1 lo,
-// 2 conntrack, 3 icmp) included, so they compare with iptables-save -c.
+// Counters returns every rule's packet count in INPUT (the lab's rules 1
+// loopback, 2 conntrack and 3 ICMP, then the listener's), CHECKKNOCKS_<Tag>
+// and RESETKNOCKS_<Tag>, in iptables' numbering, to compare with
+// iptables-save -c or iptables -L -v.
 func (m *Model) Counters() []Counter {
 	var cs []Counter
 	check, reset := m.spec.Chains()
@@ -208,13 +390,17 @@ func (m *Model) Counters() []Counter {
 	return cs
 }
 
-// Stamps returns src's hits (jiffies, in the kernel's ring order), or nil
-// when the list has no entry for src.
+// Stamps returns src's hits as jiffies in the kernel's ring order (as
+// /proc/net/xt_recent lists them: oldest first until the ring wraps), or
+// nil when the list has no entry for src.
 func (m *Model) Stamps(src netip.Addr) []uint64 { return m.table.stamps(src) }
 
-// Open sends a connection attempt (a TCP SYN to the secure port) from src
-// at time at and reports whether the firewall accepts it. Like the real
-// packet it changes the list's state.
+// Open sends a connection attempt, a TCP SYN to the port clients connect
+// to (the secure port; the knock port in the DNAT variant), from src at
+// time at and reports whether the firewall accepts it. Like the real packet
+// it changes the list: an accepted SYN removes the entry, a SYN that meets
+// a wrong pattern resets it, and when the secure port is the knock port a
+// SYN that returns from CHECKKNOCKS is a knock.
 func (m *Model) Open(src netip.Addr, at time.Duration) bool {
 	port := m.spec.SecurePort
 	if m.spec.DNAT {
@@ -223,13 +409,14 @@ func (m *Model) Open(src netip.Addr, at time.Duration) bool {
 	return m.Packet(Packet{At: at, Src: src, Proto: TCP, DstPort: port, SYN: true}) == Accept
 }
 
-// Knocks returns the packets of one well-formed knock of seq starting at
-// start: burst k at start+k·window, its knocks back to back (1 µs apart).
-func Knocks(seq []int, window, start time.Duration, proto Proto, port int, src netip.Addr) []Packet {
+// KnockTimeline returns the packets of a well-formed knock of seq from src
+// to port starting at start: burst k (from 0) at start+k·window, its knocks
+// KnockGap apart. TCP knocks are SYNs.
+func KnockTimeline(seq knocker.Sequence, window, start time.Duration, proto Proto, port int, src netip.Addr) []Packet {
 	var ps []Packet
 	for k, d := range seq {
 		for i := 0; i < d; i++ {
-			ps = append(ps, Packet{At: start + time.Duration(k)*window + time.Duration(i)*time.Microsecond,
+			ps = append(ps, Packet{At: start + time.Duration(k)*window + time.Duration(i)*KnockGap,
 				Src: src, Proto: proto, DstPort: port, SYN: proto == TCP})
 		}
 	}

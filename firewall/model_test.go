@@ -56,7 +56,7 @@ func TestWindowEdges(t *testing.T) {
 		} {
 			m := model(t, Spec{Sequence: seq(t, "1234"), Window: w, KnockPort: 22, SecurePort: 22})
 			// The knocks of a burst are 1 µs apart: put them all in the first µs.
-			feed(m, Knocks(seq(t, "1234"), W, 0, UDP, 22, client))
+			feed(m, KnockTimeline(seq(t, "1234"), W, 0, UDP, 22, client))
 			if got := m.Open(client, tt.at); got != tt.open {
 				t.Errorf("W=%d: connect at %v: open=%v, want %v (trace %v)", w, tt.at, got, tt.open, m.Trace())
 			}
@@ -93,7 +93,7 @@ func TestSequences(t *testing.T) {
 		s := seq(t, tt.server)
 		m := model(t, Spec{Sequence: s, Window: 1, KnockPort: 22, SecurePort: 22})
 		c := seq(t, tt.client)
-		feed(m, Knocks(c, time.Second, 0, tt.proto, 22, client))
+		feed(m, KnockTimeline(c, time.Second, 0, tt.proto, 22, client))
 		at := time.Duration(len(c)-1)*time.Second + 50*time.Millisecond
 		if got := m.Open(client, at); got != tt.open {
 			t.Errorf("server %d bursts, client %s (%v): open=%v, want %v; trace %v", len(s), tt.client, tt.proto, got, tt.open, m.Trace())
@@ -104,7 +104,7 @@ func TestSequences(t *testing.T) {
 func TestDNAT(t *testing.T) {
 	for _, proto := range []Proto{UDP, TCP} {
 		m := model(t, Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 443, SecurePort: 22, DNAT: true})
-		feed(m, Knocks(seq(t, "1234"), time.Second, 0, proto, 443, client))
+		feed(m, KnockTimeline(seq(t, "1234"), time.Second, 0, proto, 443, client))
 		if got, want := m.Open(client, 3050*time.Millisecond), proto == UDP; got != want {
 			t.Errorf("DNAT with %v knocks: open=%v, want %v", proto, got, want)
 		}
@@ -160,12 +160,12 @@ func TestLRU(t *testing.T) {
 	m := model(t, Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 443, SecurePort: 22})
 	first := netip.MustParseAddr("192.0.2.100")
 	m.Packet(Packet{Src: first, Proto: UDP, DstPort: 443})
-	for i := 0; i < ipListTot; i++ {
+	for i := 0; i < DefaultListTot; i++ {
 		a := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
 		m.Packet(Packet{At: time.Millisecond, Src: a, Proto: UDP, DstPort: 443})
 	}
-	if m.Stamps(first) != nil || len(m.table.entries) != ipListTot {
-		t.Errorf("after %d more sources the first is still there (%d entries)", ipListTot, len(m.table.entries))
+	if m.Stamps(first) != nil || len(m.table.entries) != DefaultListTot {
+		t.Errorf("after %d more sources the first is still there (%d entries)", DefaultListTot, len(m.table.entries))
 	}
 }
 

@@ -5,76 +5,110 @@ import (
 	"net/netip"
 )
 
-// ipListTot is xt_recent's default ip_list_tot: the most source addresses
-// a list remembers; the least recently updated one is evicted first.
-const ipListTot = 100
+// This file models net/netfilter/xt_recent.c (Linux 4.10 and later) with the
+// module parameters ip_pkt_list_tot=0 and ip_list_tot=100, the defaults.
 
-// maxHitcount is the largest --hitcount the kernel accepts
-// (XT_RECENT_MAX_NSTAMPS - 1).
+// DefaultListTot is xt_recent's default ip_list_tot: the most source
+// addresses one list remembers. A new address evicts the least recently
+// updated one.
+const DefaultListTot = 100
+
+// maxHitcount is the largest --hitcount the kernel accepts: it refuses
+// hit_count >= XT_RECENT_MAX_NSTAMPS (256).
 const maxHitcount = 255
 
-// recentTable models one xt_recent list as the kernel (4.10 and later, with
-// ip_pkt_list_tot=0) keeps it: per source address a ring of jiffies whose
-// size is the next power of two of the largest --hitcount of the rules
-// using the list (at least 32).
-type recentTable struct {
-	mask    int // ring size - 1
-	entries map[netip.Addr]*recentEntry
-	touch   uint64 // LRU clock
+// ringMask is the nstamps_max_mask one rule asks of its list, as
+// recent_mt_check computes it when ip_pkt_list_tot is 0: the next power of
+// two of --hitcount, 32 without one, minus one.
+func ringMask(hitcount int) int {
+	if hitcount == 0 {
+		return 32 - 1
+	}
+	return 1<<bits.Len(uint(hitcount-1)) - 1 // roundup_pow_of_two(hitcount) - 1
 }
 
+// timeAfter is the kernel's time_after(a, b): whether jiffy a is after b,
+// correct across the wraparound of the counter.
+func timeAfter(a, b uint64) bool { return int64(b-a) < 0 }
+
+// recentTable is one xt_recent list ("--name"): per source address a ring
+// of jiffies. It is shared by IPv4 and IPv6 (entries are keyed by family and
+// address, netip.Addr keeps the two apart) as the kernel shares a list of
+// one name between iptables and ip6tables rules.
+type recentTable struct {
+	mask    int // nstamps_max_mask: the ring's size minus one
+	listTot int // ip_list_tot
+	entries map[netip.Addr]*recentEntry
+	lru     uint64 // position in the kernel's lru_list: larger is more recent
+}
+
+// recentEntry is struct recent_entry.
 type recentEntry struct {
-	stamps  []uint64
-	nstamps int
-	index   int
+	stamps  []uint64 // the ring, mask+1 slots
+	nstamps int      // slots in use
+	index   int      // where the next stamp goes, before masking
 	lru     uint64
 }
 
-func newRecentTable(maxHit int) *recentTable {
-	size := 32
-	if maxHit > 0 {
-		if p := 1 << bits.Len(uint(maxHit-1)); p > size {
-			size = p
-		}
+// newRecentTable returns a list used by rules with the given --hitcount
+// values (0 for none): its ring size is the largest any of them asks for,
+// as recent_mt_check leaves nstamps_max_mask once all rules are loaded.
+func newRecentTable(listTot int, hitcounts ...int) *recentTable {
+	t := &recentTable{listTot: listTot, entries: map[netip.Addr]*recentEntry{}}
+	for _, h := range hitcounts {
+		t.mask = max(t.mask, ringMask(h))
 	}
-	return &recentTable{mask: size - 1, entries: map[netip.Addr]*recentEntry{}}
+	return t
 }
 
-// set records a hit at jiffies j; it always matches.
-func (t *recentTable) set(src netip.Addr, j uint64) {
-	t.touch++
-	e := t.entries[src]
-	if e == nil {
-		if len(t.entries) >= ipListTot {
-			t.evict()
+// touch moves e to the tail of the LRU list (list_add_tail,
+// list_move_tail).
+func (t *recentTable) touch(e *recentEntry) {
+	t.lru++
+	e.lru = t.lru
+}
+
+// init is recent_entry_init: a new entry for src holding the one stamp j,
+// after evicting the head of the LRU list when the list is full.
+func (t *recentTable) init(src netip.Addr, j uint64) {
+	if len(t.entries) >= t.listTot {
+		var oldest netip.Addr
+		var min uint64
+		for a, e := range t.entries {
+			if !oldest.IsValid() || e.lru < min {
+				oldest, min = a, e.lru
+			}
 		}
-		e = &recentEntry{stamps: make([]uint64, t.mask+1)}
-		e.stamps[0], e.nstamps, e.index = j, 1, 1
-		e.lru = t.touch
-		t.entries[src] = e
-		return
+		delete(t.entries, oldest)
 	}
+	e := &recentEntry{stamps: make([]uint64, t.mask+1), nstamps: 1, index: 1}
+	e.stamps[0] = j
+	t.touch(e)
+	t.entries[src] = e
+}
+
+// update is recent_entry_update: one more stamp in the ring.
+func (t *recentTable) update(e *recentEntry, j uint64) {
 	e.index &= t.mask
 	e.stamps[e.index] = j
 	e.index++
 	if e.index > e.nstamps {
 		e.nstamps = e.index
 	}
-	e.lru = t.touch
+	t.touch(e)
 }
 
-func (t *recentTable) evict() {
-	var oldest netip.Addr
-	var min uint64
-	for a, e := range t.entries {
-		if !oldest.IsValid() || e.lru < min {
-			oldest, min = a, e.lru
-		}
+// set is --set: it records a hit for src at jiffy j and always matches.
+func (t *recentTable) set(src netip.Addr, j uint64) bool {
+	if e := t.entries[src]; e != nil {
+		t.update(e, j)
+	} else {
+		t.init(src, j)
 	}
-	delete(t.entries, oldest)
+	return true
 }
 
-// remove deletes the entry and reports whether there was one.
+// remove is --remove: it deletes src's entry and matches if there was one.
 func (t *recentTable) remove(src netip.Addr) bool {
 	if t.entries[src] == nil {
 		return false
@@ -83,18 +117,21 @@ func (t *recentTable) remove(src netip.Addr) bool {
 	return true
 }
 
-// rcheck reports whether src has at least hitcount stamps no older than
-// seconds·hz jiffies at jiffies j (seconds 0: any age), as recent_mt does,
-// with time_after's wraparound-safe comparison.
+// rcheck is --rcheck at jiffy j on a kernel with the given HZ: whether src
+// has at least hitcount stamps (with hitcount 0: any stamp) no older than
+// seconds (with seconds 0: of any age). A stamp is too old when
+// time_after(j - seconds·HZ, stamp), i.e. when it is more than seconds·HZ
+// jiffies old; seconds·HZ is computed in 32 bits like the kernel's
+// info->seconds * HZ. Without an entry it does not match.
 func (t *recentTable) rcheck(src netip.Addr, j uint64, seconds, hitcount, hz int) bool {
 	e := t.entries[src]
 	if e == nil {
 		return false
 	}
-	limit := j - uint64(seconds)*uint64(hz)
+	limit := j - uint64(uint32(seconds)*uint32(hz))
 	hits := 0
 	for i := 0; i < e.nstamps; i++ {
-		if seconds != 0 && int64(e.stamps[i]-limit) < 0 { // time_after(limit, stamp)
+		if seconds != 0 && timeAfter(limit, e.stamps[i]) {
 			continue
 		}
 		hits++
@@ -105,7 +142,8 @@ func (t *recentTable) rcheck(src netip.Addr, j uint64, seconds, hitcount, hz int
 	return false
 }
 
-// stamps returns src's stamps in ring order, nil without an entry.
+// stamps returns src's stamps in the ring's order (the order of
+// /proc/net/xt_recent), nil without an entry.
 func (t *recentTable) stamps(src netip.Addr) []uint64 {
 	e := t.entries[src]
 	if e == nil {

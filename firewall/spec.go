@@ -14,6 +14,7 @@ package firewall
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/knockssh/knockssh/knocker"
 )
@@ -43,14 +44,26 @@ func (s Spec) tag() string {
 	return s.Tag
 }
 
-// Validate reports whether the kernel can load the spec's rules. It never
-// mentions the sequence's digits.
+// MaxTagLen is the longest Tag: iptables refuses chain names of 29
+// characters or more, and CHECKKNOCKS_ takes 12.
+const MaxTagLen = 16
+
+// Validate reports whether every kernel this package models can load the
+// spec's rules. Its errors never reveal the sequence: not its digits, not
+// its sum.
+//
+// The cleanup rule's --hitcount 2·Sum+1 must stay below 256, the limit of
+// kernels before 2024 (Debian 12's 6.1 among them); newer kernels (the lab's
+// 6.18) accept up to 65535, but a listener should load everywhere.
 func (s Spec) Validate() error {
 	if err := s.Sequence.Validate(); err != nil {
 		return err
 	}
 	if s.Window < 1 {
 		return fmt.Errorf("window %d is not a positive number of seconds", s.Window)
+	}
+	if uint64(s.Window)*uint64(len(s.Sequence)) > math.MaxUint32 {
+		return fmt.Errorf("window %d s: the bursts span more seconds than --seconds holds (32 bits)", s.Window)
 	}
 	for _, p := range []int{s.KnockPort, s.SecurePort} {
 		if p < 1 || p > 65535 {
@@ -60,8 +73,25 @@ func (s Spec) Validate() error {
 	if s.DNAT && s.KnockPort == s.SecurePort {
 		return errors.New("the DNAT variant needs distinct knock and secure ports")
 	}
-	if h := 2*s.Sequence.Sum() + 1; h > maxHitcount {
-		return fmt.Errorf("the cleanup rule needs --hitcount %d, above the kernel's maximum of %d: use fewer or smaller bursts (a sum of at most %d)", h, maxHitcount, (maxHitcount-1)/2)
+	if err := checkTag(s.Tag); err != nil {
+		return err
+	}
+	if 2*s.Sequence.Sum()+1 > maxHitcount {
+		return fmt.Errorf("the cleanup rule's --hitcount 2*SEQSUM+1 exceeds %d, the most older kernels accept: the knocks of all bursts must add up to at most %d", maxHitcount, (maxHitcount-1)/2)
+	}
+	return nil
+}
+
+// checkTag accepts "" (meaning INPUT) and up to MaxTagLen letters, digits,
+// '_' and '-': valid in chain names, recent list names and shell words.
+func checkTag(tag string) error {
+	if len(tag) > MaxTagLen {
+		return fmt.Errorf("tag %.20q is longer than %d characters: the chain names would be too long for iptables", tag, MaxTagLen)
+	}
+	for _, c := range tag {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return fmt.Errorf("tag %q: character %q is not a letter, digit, '_' or '-'", tag, c)
+		}
 	}
 	return nil
 }
@@ -69,21 +99,26 @@ func (s Spec) Validate() error {
 // Proto is a packet's transport protocol.
 type Proto int
 
-// The protocols the rules look at.
+// The protocols the model tells apart.
 const (
 	UDP Proto = iota + 1
 	TCP
+	// ICMP (or ICMPv6): the lab's INPUT chain accepts it before the
+	// listener.
+	ICMP
 )
 
-// String returns "udp" or "tcp".
+// String returns "udp", "tcp" or "icmp"; iptables' -p takes the first two.
 func (p Proto) String() string {
 	switch p {
 	case UDP:
 		return "udp"
 	case TCP:
 		return "tcp"
+	case ICMP:
+		return "icmp"
 	}
-	return "any"
+	return fmt.Sprintf("Proto(%d)", int(p))
 }
 
 // RecentOp is the action of a recent match.
