@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/knockssh/knockssh/knocker"
+	"github.com/knockssh/knockssh/sshwrap"
 	"github.com/spf13/pflag"
 )
 
@@ -29,12 +31,26 @@ const (
 	exitOK    = 0
 	exitFail  = 1
 	exitUsage = 2
+	// exitSSH is ssh's status for a failure of its own.
+	exitSSH = 255
 )
 
 const usage = `Usage:
+  knockssh [--config FILE] [--knock-verbose] [ssh options] DESTINATION [COMMAND [ARG...]]
+      Run ssh with the arguments as given. When a knock stanza applies to
+      DESTINATION (the name as typed), ssh connects through "knockssh --proxy",
+      which knocks and dials inside the window; otherwise ssh runs untouched.
+      Every single-dash option is ssh's.
+  knockssh --proxy [--config FILE] [-v] ALIAS HOST PORT
+      For ssh's ProxyCommand: "ProxyCommand knockssh --proxy %n %h %p".
+      Knocks when a stanza applies to ALIAS, connects to HOST:PORT and relays
+      the connection on stdin and stdout.
   knockssh --knock [options] DESTINATION
       Knock on DESTINATION and exit 0 when its secure port is open, so that
       "knockssh --knock host && ssh host" connects inside the window.
+
+Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
+config (with "IgnoreUnknown Knock*"), and /etc/ssh/knock_config.
 
 Options:
 `
@@ -48,20 +64,24 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 type options struct {
-	knock    bool
-	port     int
-	sequence string
-	window   string
-	protocol string
-	margin   time.Duration
-	retries  int
-	source   string
-	iface    string
-	ipv4     bool
-	ipv6     bool
-	verbose  bool
-	help     bool
-	version  bool
+	knock        bool
+	proxy        bool
+	config       string
+	sshConfig    string
+	knockVerbose bool
+	port         int
+	sequence     string
+	window       string
+	protocol     string
+	margin       time.Duration
+	retries      int
+	source       string
+	iface        string
+	ipv4         bool
+	ipv6         bool
+	verbose      bool
+	help         bool
+	version      bool
 }
 
 func flags(o *options, stderr io.Writer) *pflag.FlagSet {
@@ -69,6 +89,10 @@ func flags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	fs.BoolVar(&o.knock, "knock", false, "knock only, and exit 0 once the window is open")
+	fs.BoolVar(&o.proxy, "proxy", false, "act as ssh's ProxyCommand: ALIAS HOST PORT (%n %h %p)")
+	fs.StringVar(&o.config, "config", o.config, "read knock stanzas from this file only (default $KNOCKSSH_CONFIG)")
+	fs.StringVar(&o.sshConfig, "ssh-config", "", "the ssh config to read Knock* lines from (default ~/.ssh/config)")
+	fs.BoolVar(&o.knockVerbose, "knock-verbose", false, "print the knock timeline on stderr (ssh's -v does too)")
 	fs.IntVar(&o.port, "port", knocker.DefaultPort, "knock port")
 	fs.StringVar(&o.sequence, "sequence", "", "knock sequence, digits 1-9 such as 1234 (visible to other users in ps: prefer a knock config)")
 	fs.StringVar(&o.window, "window", "", "knock window in whole seconds, such as 3 or 3s (default 3s)")
@@ -79,19 +103,79 @@ func flags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.iface, "interface", "", "network interface to knock by")
 	fs.BoolVar(&o.ipv4, "ipv4", false, "use IPv4 only")
 	fs.BoolVar(&o.ipv6, "ipv6", false, "use IPv6 only")
-	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print the knock timeline on stderr")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "with --knock or --proxy: print the knock timeline on stderr")
 	fs.BoolVar(&o.help, "help", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+		io.WriteString(stderr, usage)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// wrapperFlags are the knockssh options that may come before ssh's.
+var wrapperFlags = map[string]bool{"config": true, "ssh-config": true, "knock-verbose": true}
+
+// split returns the leading knockssh long options of args and the rest,
+// which belong to ssh; mode is the knockssh option that asks for a mode
+// other than the ssh wrapper (--knock, --proxy, --help, --version), if any.
+// A mode option may follow single-dash options ("knockssh -v --knock"), but
+// not the destination: after it, every word is ssh's.
+func split(fs *pflag.FlagSet, args []string) (own, rest []string, mode string, err error) {
+	for _, a := range args {
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if strings.HasPrefix(a, "--") && fs.Lookup(name) != nil && !wrapperFlags[name] {
+			return nil, nil, "--" + name, nil
+		}
+	}
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if a == "--" {
+			return args[:i], args[i+1:], "", nil
+		}
+		if !strings.HasPrefix(a, "--") {
+			break
+		}
+		name, _, hasValue := strings.Cut(a[2:], "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			return nil, nil, "", fmt.Errorf("unknown flag: --%s", name)
+		}
+		i++
+		if !hasValue && f.Value.Type() != "bool" {
+			i++
+		}
+	}
+	if i > len(args) {
+		return nil, nil, "", fmt.Errorf("flag needs an argument: %s", args[len(args)-1])
+	}
+	return args[:i], args[i:], "", nil
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var o options
+	o := options{config: os.Getenv("KNOCKSSH_CONFIG")}
 	fs := flags(&o, stderr)
+	own, rest, mode, err := split(fs, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		fs.Usage()
+		return exitUsage
+	}
+	if mode == "" {
+		if err := fs.Parse(own); err != nil {
+			fmt.Fprintf(stderr, "knockssh: %v\n", err)
+			return exitUsage
+		}
+		if len(rest) == 0 {
+			fmt.Fprintln(stderr, "knockssh: nothing to do: give a DESTINATION as to ssh, or --knock, --proxy (see --help)")
+			return exitUsage
+		}
+		return wrap(ctx, &o, rest, stderr)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
@@ -102,18 +186,95 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch {
 	case o.help:
-		fmt.Fprint(stdout, usage)
+		io.WriteString(stdout, usage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		return exitOK
 	case o.version:
 		fmt.Fprintf(stdout, "knockssh %s\n", version())
 		return exitOK
+	case o.knock && o.proxy:
+		fmt.Fprintln(stderr, "knockssh: --knock and --proxy exclude each other")
+		return exitUsage
 	case o.knock:
 		return knockOnly(ctx, &o, fs, stderr)
+	case o.proxy:
+		return proxy(ctx, &o, fs, stdin, stdout, stderr)
 	}
-	fmt.Fprintln(stderr, "knockssh: nothing to do: use --knock DESTINATION (see --help)")
+	fmt.Fprintf(stderr, "knockssh: %s needs --knock or --proxy (see --help)\n", mode)
 	return exitUsage
+}
+
+// warner prints warnings on stderr.
+func warner(stderr io.Writer) func(string) {
+	return func(s string) { fmt.Fprintf(stderr, "knockssh: warning: %s\n", s) }
+}
+
+// tracer prints the knock timeline on stderr.
+func tracer(stderr io.Writer) func(knocker.Event) {
+	return func(e knocker.Event) { fmt.Fprintf(stderr, "knockssh: %v\n", e) }
+}
+
+// files returns the knock configs to read.
+func (o *options) files() []sshwrap.File {
+	if o.config != "" {
+		return []sshwrap.File{{Path: o.config}}
+	}
+	return sshwrap.DefaultFiles(o.sshConfig)
+}
+
+// wrap runs ssh with args, through knockssh --proxy when a stanza applies.
+func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int {
+	ssh, err := sshwrap.FindSSH()
+	if err != nil {
+		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		return exitSSH
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		return exitSSH
+	}
+	w := sshwrap.Wrapper{SSH: ssh, Self: self, Config: o.config, Verbose: o.knockVerbose, Warn: warner(stderr)}
+	if inv, err := sshwrap.ScanArgs(args); err == nil && inv.Verbose > 0 {
+		w.Verbose = true
+	}
+	argv, _, err := w.Command(ctx, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		return exitSSH
+	}
+	status, err := sshwrap.Exec(argv)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockssh: running %s: %v\n", argv[0], err)
+	}
+	return status
+}
+
+// proxy is --proxy ALIAS HOST PORT (or HOST PORT).
+func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := fs.Args()
+	if len(a) == 2 {
+		a = []string{a[0], a[0], a[1]}
+	}
+	if len(a) != 3 {
+		io.WriteString(stderr, "knockssh: --proxy takes ALIAS HOST PORT, as in \"ProxyCommand knockssh --proxy %n %h %p\"\n")
+		return exitUsage
+	}
+	var trace func(knocker.Event)
+	if o.verbose || o.knockVerbose {
+		trace = tracer(stderr)
+	}
+	conn, err := sshwrap.DialAlias(ctx, a[0], a[1], a[2], o.files(), warner(stderr), trace)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		return exitFail
+	}
+	if err := sshwrap.Relay(conn, stdin, stdout); err != nil {
+		fmt.Fprintf(stderr, "knockssh: relay: %v\n", err)
+		return exitFail
+	}
+	return exitOK
 }
 
 func version() string {
@@ -131,7 +292,7 @@ func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, stderr io.Wri
 		fmt.Fprintln(stderr, "knockssh: --knock takes exactly one DESTINATION")
 		return exitUsage
 	}
-	cfg, err := o.config(fs.Arg(0), stderr)
+	cfg, err := o.knockConfig(ctx, fs, fs.Arg(0), stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitUsage
@@ -143,29 +304,53 @@ func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, stderr io.Wri
 	return exitOK
 }
 
-// config builds a knocker.Config from the flags for destination.
-func (o *options) config(destination string, stderr io.Writer) (knocker.Config, error) {
-	host := destination
-	if i := strings.LastIndexByte(host, '@'); i >= 0 {
-		host = host[i+1:]
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	cfg := knocker.Config{Host: host, Port: o.port, Margin: o.margin, Retries: o.retries, Interface: o.iface}
-	if o.sequence == "" {
-		return cfg, errors.New("no knock sequence: give --sequence")
-	}
-	seq, err := knocker.ParseSequence(o.sequence)
+// knockConfig builds the knocker.Config for destination: the stanza that
+// applies to it, if any, with the flags given on the command line on top.
+// The address knocked is the stanza's KnockAddress, else the HostName ssh
+// would connect to (ssh -G), else the destination itself.
+func (o *options) knockConfig(ctx context.Context, fs *pflag.FlagSet, destination string, stderr io.Writer) (knocker.Config, error) {
+	inv, err := sshwrap.ScanArgs([]string{destination})
 	if err != nil {
-		return cfg, fmt.Errorf("--sequence: %w", err)
+		return knocker.Config{}, err
 	}
-	cfg.Sequence = seq
-	if o.window != "" {
+	st, found, err := sshwrap.Lookup(inv.Alias, o.files(), warner(stderr))
+	if err != nil {
+		return knocker.Config{}, err
+	}
+	cfg := st.Config
+	cfg.Host = st.Address
+	if cfg.Host == "" {
+		cfg.Host = hostName(ctx, inv)
+	}
+	set := fs.Changed
+	if set("port") || !found {
+		cfg.Port = o.port
+	}
+	if set("margin") || !found {
+		cfg.Margin = o.margin
+	}
+	if set("retries") || !found {
+		cfg.Retries = o.retries
+	}
+	if set("interface") {
+		cfg.Interface = o.iface
+	}
+	if set("sequence") {
+		if cfg.Sequence, err = knocker.ParseSequence(o.sequence); err != nil {
+			return cfg, fmt.Errorf("--sequence: %w", err)
+		}
+	} else if !found {
+		return cfg, fmt.Errorf("no knock sequence for %s: give --sequence, or add a stanza with KnockSequence to ~/.ssh/knock_config", inv.Alias)
+	}
+	if set("window") {
 		if cfg.Window, err = parseWindow(o.window); err != nil {
 			return cfg, fmt.Errorf("--window: %w", err)
 		}
 	}
-	if cfg.Protocol, err = knocker.ParseProtocol(o.protocol); err != nil {
-		return cfg, fmt.Errorf("--protocol: %w", err)
+	if set("protocol") || !found {
+		if cfg.Protocol, err = knocker.ParseProtocol(o.protocol); err != nil {
+			return cfg, fmt.Errorf("--protocol: %w", err)
+		}
 	}
 	switch {
 	case o.ipv4 && o.ipv6:
@@ -175,15 +360,33 @@ func (o *options) config(destination string, stderr io.Writer) (knocker.Config, 
 	case o.ipv6:
 		cfg.Network = "ip6"
 	}
-	if o.source != "" {
+	if set("source") {
 		if err := cfg.Source.UnmarshalText([]byte(o.source)); err != nil {
 			return cfg, fmt.Errorf("--source: %w", err)
 		}
 	}
-	if o.verbose {
-		cfg.Trace = func(e knocker.Event) { fmt.Fprintf(stderr, "knockssh: %v\n", e) }
+	if o.verbose || o.knockVerbose {
+		cfg.Trace = tracer(stderr)
 	}
 	return cfg, cfg.Validate()
+}
+
+// hostName returns the HostName ssh would connect to for inv's
+// destination: the destination itself when it is an IP address or ssh
+// cannot tell.
+func hostName(ctx context.Context, inv sshwrap.Invocation) string {
+	if a, err := netip.ParseAddr(strings.Trim(inv.Alias, "[]")); err == nil {
+		return a.String()
+	}
+	ssh, err := sshwrap.FindSSH()
+	if err != nil {
+		return inv.Alias
+	}
+	r, err := sshwrap.Resolve(ctx, ssh, inv)
+	if err != nil || r.HostName == "" {
+		return inv.Alias
+	}
+	return r.HostName
 }
 
 // parseWindow accepts whole seconds ("3") or a duration ("3s", "3000ms").

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/knockssh/knockssh/internal/lab"
+)
+
+// rssEnv, when set in the environment of the test binary, makes it run
+// the command in its arguments, wait, and append the command's peak RSS in
+// KiB to the file the variable names: the ProxyCommand wrapper with which
+// BenchmarkFrontEnd measures the proxy's memory.
+const rssEnv = "KNOCKSSH_BENCH_RSS"
+
+func init() {
+	if out := os.Getenv(rssEnv); out != "" && len(os.Args) > 2 && os.Args[2] == "--proxy" {
+		os.Exit(runRSSWrapper(out, os.Args[1:]))
+	}
+}
+
+// runRSSWrapper is the test binary's side of rssEnv.
+func runRSSWrapper(out string, argv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	f, ferr := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if ferr == nil {
+		fmt.Fprintln(f, ru.Maxrss)
+		f.Close()
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// BenchmarkFrontEnd measures, with W=1 and in one run, what a user of the
+// ssh front end waits and gets:
+//   - time to "knockssh lab true" against its floor, 3W plus a plain
+//     "ssh lab true" to an open port (the same sshd without the listener);
+//   - the throughput of a 1 GiB scp download through "knockssh --proxy"
+//     against nc as the ProxyCommand;
+//   - the proxy's peak RSS during that copy.
+//
+// Medians of several runs; make bench prints the table (about a minute and
+// a half).
+func BenchmarkFrontEnd(b *testing.B) {
+	const runs = 5
+	const size = 1 << 30
+	if _, err := exec.LookPath("nc"); err != nil {
+		b.Fatalf("nc is needed as the relay baseline (apt install netcat-openbsd): %v", err)
+	}
+	var knock, plain, viaProxy, viaNC []time.Duration
+	var rss []int
+	for i := 0; i < b.N; i++ {
+		f := newFront(b, labStanza)
+		open := lab.New(b, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Listener: "none"})
+		env := append(os.Environ(), "XDG_CACHE_HOME="+open.Dir)
+		timed := func(h *lab.Host, env []string, name string, args ...string) time.Duration {
+			c := h.Command(context.Background(), name, args...)
+			c.Env = env
+			start := time.Now()
+			if out, err := c.CombinedOutput(); err != nil {
+				b.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+			}
+			return time.Since(start)
+		}
+		for range runs {
+			knock = append(knock, timed(f.l.Client, f.env, knocksshBin, "-F", f.l.SSH.Config, "lab", "true"))
+			plain = append(plain, timed(open.Client, env, "ssh", "-F", open.SSH.Config, "lab", "true"))
+		}
+
+		blob := filepath.Join(open.Dir, "sparse")
+		if err := os.WriteFile(blob, nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Truncate(blob, size); err != nil {
+			b.Fatal(err)
+		}
+		rssFile := filepath.Join(open.Dir, "rss")
+		self, err := os.Executable()
+		if err != nil {
+			b.Fatal(err)
+		}
+		empty := filepath.Join(open.Dir, "knock_config")
+		if err := os.WriteFile(empty, nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		proxy := fmt.Sprintf("ProxyCommand=%s %s --proxy --config %s %%n %%h %%p", self, knocksshBin, empty)
+		rssEnvs := append(env, rssEnv+"="+rssFile)
+		timed(open.Client, env, "scp", "-F", open.SSH.Config, "lab:"+blob, "/dev/null") // warm the page cache
+		for range 5 {
+			viaProxy = append(viaProxy, timed(open.Client, rssEnvs, "scp", "-F", open.SSH.Config, "-o", proxy, "lab:"+blob, "/dev/null"))
+			viaNC = append(viaNC, timed(open.Client, env, "scp", "-F", open.SSH.Config, "-o", "ProxyCommand=nc %h %p", "lab:"+blob, "/dev/null"))
+		}
+		data, err := os.ReadFile(rssFile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range strings.Fields(string(data)) {
+			n, _ := strconv.Atoi(s)
+			rss = append(rss, n)
+		}
+	}
+	floor := 3*time.Second + median(plain)
+	mibps := func(d time.Duration) float64 { return size / d.Seconds() / (1 << 20) }
+	fmt.Printf("\n%-44s %12s %12s %8s\n", "figure (W=1s, 1234, UDP, median)", "knockssh", "baseline", "ratio")
+	fmt.Printf("%-44s %12v %12v %8.3f\n", "knockssh lab true vs 3W + plain ssh", median(knock).Round(time.Millisecond), floor.Round(time.Millisecond), float64(median(knock))/float64(floor))
+	fmt.Printf("%-44s %12v %12s\n", "  overhead over the floor (target <= 100ms)", (median(knock) - floor).Round(time.Millisecond), "")
+	fmt.Printf("%-44s %8.0f MiB/s %6.0f MiB/s %8.3f\n", "1 GiB scp via --proxy vs nc (target >= 0.95)", mibps(median(viaProxy)), mibps(median(viaNC)), float64(median(viaNC))/float64(median(viaProxy)))
+	fmt.Printf("%-44s %9d KiB\n", "--proxy peak RSS during the copy", slices.Max(rss))
+	fmt.Printf("(%d knocked logins, %d plain, %d copies each way)\n\n", len(knock), len(plain), len(viaProxy))
+	b.ReportMetric(float64((median(knock) - floor).Milliseconds()), "overhead-ms")
+	b.ReportMetric(float64(median(viaNC))/float64(median(viaProxy)), "relay-ratio")
+	b.ReportMetric(float64(slices.Max(rss)), "proxy-rss-KiB")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/knockssh/knockssh/internal/lab"
+)
+
+// A front is a lab with the seed's rules (sequence 1234, window 1 s, knock
+// port = sshd's port 22), sshd, and a knock config with a stanza for the
+// lab's hosts, for end-to-end tests of knockssh in front of the real
+// OpenSSH tools.
+type front struct {
+	t   testing.TB
+	l   *lab.Lab
+	kc  string // knock config (--config, $KNOCKSSH_CONFIG)
+	env []string
+}
+
+const labStanza = `Host lab lab6
+    KnockSequence 1234
+    KnockPort 22
+    KnockWindow 1
+`
+
+func newFront(t testing.TB, stanza string) *front {
+	t.Helper()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true})
+	f := &front{t: t, l: l, kc: filepath.Join(l.Dir, "knock_config")}
+	f.write(f.kc, stanza)
+	f.env = append(os.Environ(),
+		"XDG_CACHE_HOME="+l.Dir, // every lab has the same addresses: own lock files
+		"KNOCKSSH_CONFIG="+f.kc,
+		"PATH="+filepath.Dir(knocksshBin)+":"+os.Getenv("PATH"),
+	)
+	return f
+}
+
+// write writes a file with mode 0600.
+func (f *front) write(path, content string) {
+	f.t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// sshConfig writes an ssh config made of extra followed by the lab's own.
+func (f *front) sshConfig(name, extra string) string {
+	f.t.Helper()
+	base, err := os.ReadFile(f.l.SSH.Config)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	path := filepath.Join(f.l.Dir, name)
+	f.write(path, extra+"\n"+string(base))
+	return path
+}
+
+// cmd is a command in the client namespace with the front's environment.
+func (f *front) cmd(ctx context.Context, name string, args ...string) *exec.Cmd {
+	c := f.l.Client.Command(ctx, name, args...)
+	c.Env = f.env
+	c.Dir = f.l.Dir
+	return c
+}
+
+// run runs a command in the client namespace and returns its stdout; it
+// fails the test when the command fails.
+func (f *front) run(name string, args ...string) string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	c := f.cmd(ctx, name, args...)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		f.t.Fatalf("%s %s: %v\nstdout: %s\nstderr: %s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// TestWrapperRunsCommand: "knockssh lab echo ok" knocks and runs the
+// command; the remote exit status comes back as knockssh's; -v shows the
+// timeline without the sequence.
+func TestWrapperRunsCommand(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, labStanza)
+	start := time.Now()
+	if out := f.run(knocksshBin, "-F", f.l.SSH.Config, "lab", "echo", "ok"); out != "ok\n" {
+		t.Errorf("knockssh lab echo ok printed %q", out)
+	}
+	if d := time.Since(start); d < 3*time.Second {
+		t.Errorf("connected after %v: before the window could open", d)
+	}
+
+	var stderr bytes.Buffer
+	c := f.cmd(context.Background(), knocksshBin, "--knock-verbose", "-F", f.l.SSH.Config, "lab", "exit 42")
+	c.Stderr = &stderr
+	err := c.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 42 {
+		t.Errorf("remote exit 42 gave %v; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "window open at") {
+		t.Errorf("--knock-verbose printed no timeline: %s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "1234") {
+		t.Errorf("the timeline shows the sequence: %s", stderr.String())
+	}
+
+	// IPv6, and a PTY forced with -tt.
+	out := f.run(knocksshBin, "-tt", "-F", f.l.SSH.Config, "lab6", "tty")
+	if !strings.Contains(out, "/dev/pts/") {
+		t.Errorf("knockssh -tt lab6 tty printed %q, want a pts device", out)
+	}
+}
+
+// TestWrapperWithoutStanza: a destination no stanza applies to goes to ssh
+// untouched and at once (here the firewall is open: no listener).
+func TestWrapperWithoutStanza(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Listener: "none"})
+	kc := filepath.Join(l.Dir, "knock_config")
+	if err := os.WriteFile(kc, []byte("Host other\n  KnockSequence 1234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c := l.Client.Command(context.Background(), knocksshBin, "--config", kc, "-F", l.SSH.Config, "lab", "echo", "direct")
+	c.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir)
+	out, err := c.CombinedOutput()
+	if err != nil || string(out) != "direct\n" {
+		t.Fatalf("knockssh lab echo direct: %v: %q", err, out)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v without a stanza: it should not knock", d)
+	}
+}
+
+// TestWrongSequenceFails: a stanza with the wrong sequence fails after its
+// retries with one actionable line that does not reveal the sequence.
+func TestWrongSequenceFails(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, "Host lab\n  KnockSequence 4321\n  KnockPort 22\n  KnockWindow 1\n  KnockRetries 1\n")
+	var stderr bytes.Buffer
+	c := f.cmd(context.Background(), knocksshBin, "-F", f.l.SSH.Config, "lab", "true")
+	c.Stderr = &stderr
+	err := c.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 255 {
+		t.Errorf("exit status %v, want 255 as ssh's own failures", err)
+	}
+	msg := stderr.String()
+	if !strings.Contains(msg, "knockssh: ") || !strings.Contains(msg, "check that the sequence") {
+		t.Errorf("stderr lacks the actionable knockssh error: %s", msg)
+	}
+	if strings.Contains(msg, "4321") {
+		t.Errorf("stderr reveals the sequence: %s", msg)
+	}
+}
+
+// TestProxyCommandLine: the documented ProxyCommand line in an ssh config
+// makes plain ssh knock, and the jump host of a ProxyJump is knocked
+// through its own stanza.
+func TestProxyCommandLine(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, labStanza)
+	kh := filepath.Join(f.l.Dir, "known_hosts_lo")
+	f.write(kh, "127.0.0.1 "+f.l.SSH.HostKey+"\n")
+	cfg := f.sshConfig("ssh_config_proxy", fmt.Sprintf(`Host lab lab6
+  ProxyCommand knockssh --proxy %%n %%h %%p
+Host inner
+  HostName 127.0.0.1
+  ProxyJump lab
+  UserKnownHostsFile %s
+`, kh))
+	if out := f.run("ssh", "-F", cfg, "lab", "echo", "via-proxycommand"); out != "via-proxycommand\n" {
+		t.Errorf("ssh with the ProxyCommand line printed %q", out)
+	}
+	// ssh -J runs "ssh -W" to the jump host, which reads the same config.
+	if out := f.run("ssh", "-F", cfg, "inner", "echo", "via-jump"); out != "via-jump\n" {
+		t.Errorf("ssh through the knocked jump host printed %q", out)
+	}
+	// The wrapper leaves a host whose config already knocks alone.
+	if out := f.run(knocksshBin, "-F", cfg, "lab", "echo", "wrapped"); out != "wrapped\n" {
+		t.Errorf("knockssh with the ProxyCommand line printed %q", out)
+	}
+}
+
+// TestFileTransfers: scp both ways, sftp, rsync of a tree and git clone,
+// each with knockssh as its ssh program.
+func TestFileTransfers(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, labStanza)
+	d := f.l.Dir
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	f.write(filepath.Join(d, "blob"), string(data))
+	cfg := f.l.SSH.Config
+
+	t.Run("scp", func(t *testing.T) {
+		f.run("scp", "-S", knocksshBin, "-F", cfg, "blob", "lab:"+filepath.Join(d, "blob.up"))
+		f.run("scp", "-S", knocksshBin, "-F", cfg, "lab:"+filepath.Join(d, "blob.up"), "blob.down")
+		sameFile(t, filepath.Join(d, "blob"), filepath.Join(d, "blob.down"))
+	})
+	t.Run("sftp", func(t *testing.T) {
+		f.write(filepath.Join(d, "batch"), fmt.Sprintf("put blob %s/blob.sftp\n", d))
+		f.run("sftp", "-S", knocksshBin, "-F", cfg, "-b", "batch", "lab")
+		sameFile(t, filepath.Join(d, "blob"), filepath.Join(d, "blob.sftp"))
+	})
+	t.Run("rsync", func(t *testing.T) {
+		for _, p := range []string{"tree/a/b", "tree/c"} {
+			if err := os.MkdirAll(filepath.Join(d, p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.write(filepath.Join(d, "tree/a/b/one"), "one\n")
+		f.write(filepath.Join(d, "tree/c/two"), string(data[:4096]))
+		f.run("rsync", "-a", "-e", knocksshBin+" -F "+cfg, "tree/", "lab:"+filepath.Join(d, "tree.copy")+"/")
+		if out, err := exec.Command("diff", "-r", filepath.Join(d, "tree"), filepath.Join(d, "tree.copy")).CombinedOutput(); err != nil {
+			t.Errorf("rsync copy differs: %v: %s", err, out)
+		}
+	})
+	t.Run("git", func(t *testing.T) {
+		repo := filepath.Join(d, "repo.git")
+		script := fmt.Sprintf(`set -e
+git init -q --bare %[1]s
+git init -q %[2]s/work && cd %[2]s/work
+git -c user.name=t -c user.email=t@example.org commit -q --allow-empty -m knocked
+git push -q %[1]s HEAD:refs/heads/main`, repo, d)
+		if out, err := exec.Command("bash", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("making the repository: %v: %s", err, out)
+		}
+		c := f.cmd(context.Background(), "git", "clone", "-q", "-b", "main", "lab:"+repo, filepath.Join(d, "clone"))
+		c.Env = append(c.Env, "GIT_SSH_COMMAND="+knocksshBin+" -F "+cfg)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git clone through knockssh: %v: %s", err, out)
+		}
+		out, err := exec.Command("git", "-C", filepath.Join(d, "clone"), "log", "--format=%s").Output()
+		if err != nil || string(out) != "knocked\n" {
+			t.Errorf("clone's log: %v: %q", err, out)
+		}
+	})
+}
+
+func sameFile(t *testing.T, a, b string) {
+	t.Helper()
+	x, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(x, y) {
+		t.Errorf("%s and %s differ (%d and %d bytes)", a, b, len(x), len(y))
+	}
+}
+
+// TestConcurrentScp: four scp to one host at once all get through: the
+// per-target lock serializes their knocks.
+func TestConcurrentScp(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, labStanza)
+	f.write(filepath.Join(f.l.Dir, "small"), "payload\n")
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			dst := filepath.Join(f.l.Dir, fmt.Sprintf("small.%d", i))
+			c := f.cmd(context.Background(), "scp", "-S", knocksshBin, "-F", f.l.SSH.Config, "small", "lab:"+dst)
+			if out, err := c.CombinedOutput(); err != nil {
+				t.Errorf("scp %d: %v: %s", i, err, out)
+				return
+			}
+			sameFile(t, filepath.Join(f.l.Dir, "small"), dst)
+		})
+	}
+	wg.Wait()
+}
+
+// TestControlMasterReuse: with ControlMaster/ControlPersist the first
+// command knocks and later ones reuse the master without knocking. (With
+// ControlPersist ssh sends its ProxyCommand's stderr to /dev/null, so the
+// knock shows in the time taken: at least 3W.)
+func TestControlMasterReuse(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, labStanza)
+	cfg := f.sshConfig("ssh_config_cm", fmt.Sprintf("Host *\n  ControlMaster auto\n  ControlPath %s/cm-%%C\n  ControlPersist 60\n", f.l.Dir))
+	t.Cleanup(func() { f.cmd(context.Background(), "ssh", "-F", cfg, "-O", "exit", "lab").Run() })
+	start := time.Now()
+	first := f.cmd(context.Background(), knocksshBin, "--knock-verbose", "-F", cfg, "lab", "echo", "first")
+	var stderr bytes.Buffer
+	first.Stderr = &stderr
+	if out, err := first.Output(); err != nil || string(out) != "first\n" {
+		t.Fatalf("first command: %v: %q: %s", err, out, stderr.String())
+	}
+	if d := time.Since(start); d < 3*time.Second {
+		t.Errorf("the first command took %v: it cannot have knocked", d)
+	}
+	for i := range 3 {
+		start := time.Now()
+		second := f.cmd(context.Background(), knocksshBin, "--knock-verbose", "-F", cfg, "lab", "echo", "again")
+		stderr.Reset()
+		second.Stderr = &stderr
+		if out, err := second.Output(); err != nil || string(out) != "again\n" {
+			t.Fatalf("command %d after the master: %v: %q: %s", i+2, err, out, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "knockssh") || time.Since(start) > time.Second {
+			t.Errorf("command %d knocked again (%v): %s", i+2, time.Since(start), stderr.String())
+		}
+	}
+}
+
+// TestUserSSHConfigMatch: Knock* lines inside an ssh config (IgnoreUnknown
+// Knock*) that also holds Match exec and Match final blocks, which the
+// config parser cannot evaluate: knockssh still knocks and connects.
+func TestUserSSHConfigMatch(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, "# no stanzas here\n")
+	cfg := f.sshConfig("ssh_config_match", `IgnoreUnknown Knock*,SomeFutureKeyword
+Match exec "test -n knockssh"
+  ServerAliveInterval 30
+Match final all
+  ConnectTimeout 20
+Host lab
+  KnockSequence 1234
+  KnockPort 22
+  KnockWindow 1
+  SomeFutureKeyword yes
+`)
+	// knock_config exists but has no stanza: the -F file's Knock* lines apply.
+	env := []string{}
+	for _, e := range f.env {
+		if !strings.HasPrefix(e, "KNOCKSSH_CONFIG=") {
+			env = append(env, e)
+		}
+	}
+	f.env = append(env, "HOME="+f.l.Dir)
+	if out := f.run(knocksshBin, "-F", cfg, "lab", "echo", "matched"); out != "matched\n" {
+		t.Errorf("knockssh with a Match config printed %q", out)
+	}
+}
