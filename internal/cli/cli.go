@@ -49,11 +49,24 @@ const usage = `Usage:
       Knock on DESTINATION and exit 0 when its secure port is open, so that
       "knockssh --knock host && ssh host" connects inside the window.
 
-Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
+`
+
+// usageTail ends the usage text, after the modes' own lines.
+const usageTail = `Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
 config (with "IgnoreUnknown Knock*"), and /etc/ssh/knock_config.
 
 Options:
 `
+
+// usageText is the usage text with every registered mode's lines.
+func usageText() string {
+	var b strings.Builder
+	b.WriteString(usage)
+	for _, m := range modes {
+		b.WriteString(m.usage)
+	}
+	return b.String() + usageTail
+}
 
 // Main runs knockssh with args (without the program name) and returns the
 // process exit status.
@@ -82,7 +95,39 @@ type options struct {
 	verbose      bool
 	help         bool
 	version      bool
+	// Shared by the server-side modes.
+	securePort int
+	tag        string
+	dryRun     bool
+	// The registered modes: whether each was asked for, and its run
+	// function.
+	mode map[string]*bool
+	run  map[string]func(context.Context, *options, *pflag.FlagSet, stdio) int
 }
+
+// stdio is a mode's standard input, output and error.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// A modeSpec is one of knockssh's modes besides the ssh wrapper, --knock
+// and --proxy, selected by a bool flag of its name. Each lives in a file of
+// its own and registers itself from init with register.
+type modeSpec struct {
+	name  string // the flag, without the dashes
+	help  string // the flag's help line
+	usage string // its lines in the usage text, indented as the others
+	// setup registers the mode's own flags on fs and returns the function
+	// that runs the mode once fs is parsed.
+	setup func(fs *pflag.FlagSet) func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int
+}
+
+// modes are the registered modes, in the order of registration.
+var modes []modeSpec
+
+// register adds a mode; it is called from init.
+func register(m modeSpec) { modes = append(modes, m) }
 
 func flags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
@@ -104,10 +149,19 @@ func flags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.ipv4, "ipv4", false, "use IPv4 only")
 	fs.BoolVar(&o.ipv6, "ipv6", false, "use IPv6 only")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "with --knock or --proxy: print the knock timeline on stderr")
+	fs.IntVar(&o.securePort, "secure-port", 0, "server side: the port the knock opens (default: the knock port)")
+	fs.StringVar(&o.tag, "tag", "", "server side: names the rules' chains and recent list (default INPUT, as the seed's portKnockListener INPUT)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "server side: show what would change, change nothing")
+	for _, m := range modes {
+		o.mode[m.name] = fs.Bool(m.name, false, m.help)
+	}
+	for _, m := range modes {
+		o.run[m.name] = m.setup(fs)
+	}
 	fs.BoolVar(&o.help, "help", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	fs.Usage = func() {
-		io.WriteString(stderr, usage)
+		io.WriteString(stderr, usageText())
 		fs.PrintDefaults()
 	}
 	return fs
@@ -157,7 +211,7 @@ func split(fs *pflag.FlagSet, args []string) (own, rest []string, mode string, e
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o := options{config: os.Getenv("KNOCKSSH_CONFIG")}
+	o := options{config: os.Getenv("KNOCKSSH_CONFIG"), mode: map[string]*bool{}, run: map[string]func(context.Context, *options, *pflag.FlagSet, stdio) int{}}
 	fs := flags(&o, stderr)
 	own, rest, mode, err := split(fs, args)
 	if err != nil {
@@ -186,7 +240,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch {
 	case o.help:
-		io.WriteString(stdout, usage)
+		io.WriteString(stdout, usageText())
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		return exitOK
@@ -201,7 +255,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case o.proxy:
 		return proxy(ctx, &o, fs, stdin, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "knockssh: %s needs --knock or --proxy (see --help)\n", mode)
+	for _, m := range modes {
+		if *o.mode[m.name] {
+			return o.run[m.name](ctx, &o, fs, stdio{stdin, stdout, stderr})
+		}
+	}
+	fmt.Fprintf(stderr, "knockssh: %s needs a mode such as --knock or --proxy (see --help)\n", mode)
 	return exitUsage
 }
 
