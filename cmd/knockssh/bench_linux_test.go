@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,7 +30,10 @@ func init() {
 }
 
 // runRSSWrapper is the test binary's side of rssEnv.
+// ssh sends its ProxyCommand SIGHUP when it is done; the wrapper ignores
+// it to outlive the child (which ends at its end of file) and record it.
 func runRSSWrapper(out string, argv []string) int {
+	signal.Ignore(syscall.SIGHUP, syscall.SIGTERM)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err := cmd.Run()
@@ -39,10 +43,12 @@ func runRSSWrapper(out string, argv []string) int {
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	f, ferr := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if ferr == nil {
-		fmt.Fprintln(f, ru.Maxrss)
-		f.Close()
+	if ferr != nil {
+		fmt.Fprintln(os.Stderr, ferr)
+		return 1
 	}
+	fmt.Fprintln(f, ru.Maxrss)
+	f.Close()
 	return cmd.ProcessState.ExitCode()
 }
 
