@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockssh/knockssh/internal/lab"
+	"github.com/knockssh/knockssh/knocker"
+)
+
+// saveState returns the server's iptables-save and ip6tables-save output,
+// every table, without comments and counters: what install and uninstall
+// must leave alone or restore.
+func saveState(t *testing.T, l *lab.Lab) string {
+	t.Helper()
+	counters := regexp.MustCompile(` \[\d+:\d+\]$`)
+	var b strings.Builder
+	for _, cmd := range []string{"iptables-save", "ip6tables-save"} {
+		for _, line := range strings.Split(l.Server.Run(t, cmd), "\n") {
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			b.WriteString(counters.ReplaceAllString(line, "") + "\n")
+		}
+	}
+	return b.String()
+}
+
+// serverKnockssh runs the real knockssh in the server namespace.
+func serverKnockssh(t *testing.T, l *lab.Lab, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := l.Server.Command(context.Background(), knocksshBin, args...)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// dialFromClient tries a TCP connection from the client to the server's
+// addr within timeout.
+func dialFromClient(t *testing.T, l *lab.Lab, addr netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	t.Helper()
+	var c net.Conn
+	err := l.Client.Do(func() error {
+		var err error
+		c, err = net.DialTimeout("tcp", addr.String(), timeout)
+		return err
+	})
+	return c, err
+}
+
+// echo serves an echo service on ln until it is closed.
+func echo(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() { io.Copy(c, c); c.Close() }()
+	}
+}
+
+func roundTrip(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatalf("writing on the established connection: %v", err)
+	}
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != msg {
+		t.Fatalf("echo on the established connection: %q, %v", buf, err)
+	}
+}
+
+// TestInstallUninstall runs knockssh --install and --uninstall as root in a
+// server namespace that has unrelated rules and an established connection
+// from the client on the secure port: install keeps both, a knock opens the
+// port, installing again and --dry-run change nothing, and uninstall
+// restores the firewall as it was.
+func TestInstallUninstall(t *testing.T) {
+	t.Parallel()
+	// ":" is a listener script that loads nothing: the lab's base firewall
+	// only (policy DROP, loopback, conntrack, ICMP).
+	l := lab.New(t, lab.Options{Listener: ":"})
+	for _, rule := range [][]string{
+		{"iptables", "-A", "INPUT", "-p", "tcp", "--dport", "80", "-j", "ACCEPT"},
+		{"iptables", "-N", "UNRELATED"},
+		{"iptables", "-A", "UNRELATED", "-s", "198.51.100.7", "-j", "DROP"},
+		{"iptables", "-I", "INPUT", "2", "-j", "UNRELATED"},
+		{"iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "8080", "-j", "REDIRECT", "--to-ports", "80"},
+		{"ip6tables", "-A", "INPUT", "-p", "udp", "--dport", "53", "-j", "ACCEPT"},
+	} {
+		l.Server.Run(t, rule[0], rule[1:]...)
+	}
+	ln := l.Listen(t, "tcp4", 22)
+	go echo(ln)
+	server22 := netip.AddrPortFrom(l.ServerIP4, 22)
+
+	// The operator's session: opened while port 22 is open, then the
+	// opening rule goes; conntrack keeps the session.
+	l.Server.Run(t, "iptables", "-I", "INPUT", "1", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+	session, err := dialFromClient(t, l, server22, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Close()
+	l.Server.Run(t, "iptables", "-D", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+	roundTrip(t, session, "before")
+
+	kc := filepath.Join(l.Dir, "knock_config")
+	writeFile(t, kc, "Host lab\n    KnockSequence 1234\n    KnockPort 22\n    KnockWindow 1\n")
+	args := []string{"--config", kc, "lab"}
+	before := saveState(t, l)
+
+	// --dry-run changes nothing but shows the transaction.
+	out, stderr, err := serverKnockssh(t, l, append([]string{"--install", "--dry-run"}, args...)...)
+	if err != nil {
+		t.Fatalf("--install --dry-run: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "-A INPUT -j KNOCKS_INPUT") || !strings.Contains(out, "+-A CHECKKNOCKS_INPUT") {
+		t.Errorf("--dry-run does not show the transaction and the diff:\n%s", out)
+	}
+	if got := saveState(t, l); got != before {
+		t.Fatalf("--dry-run changed the firewall:\n%s", got)
+	}
+
+	out, stderr, err = serverKnockssh(t, l, append([]string{"--install"}, args...)...)
+	if err != nil {
+		t.Fatalf("--install: %v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "inserted") {
+		t.Errorf("--install inserted a conntrack rule though INPUT has one: %s", stderr)
+	}
+	installed := saveState(t, l)
+	if installed == before {
+		t.Fatal("--install changed nothing")
+	}
+	// Every line of the firewall before is still there, in order.
+	rest := installed
+	for _, line := range strings.Split(strings.TrimSpace(before), "\n") {
+		i := strings.Index(rest, line+"\n")
+		if i < 0 {
+			t.Fatalf("after --install, %q is gone or out of order:\n%s", line, installed)
+		}
+		rest = rest[i+len(line)+1:]
+	}
+	roundTrip(t, session, "after install")
+
+	// The port is closed without a knock and opens with one.
+	if c, err := dialFromClient(t, l, server22, 500*time.Millisecond); err == nil {
+		c.Close()
+		t.Fatal("port 22 is open without a knock after --install")
+	}
+	seq, _ := knocker.ParseSequence("1234")
+	var opened net.Conn
+	err = l.Client.Do(func() error {
+		var err error
+		opened, err = knocker.Dial(context.Background(), knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Window: time.Second, LockDir: l.Dir}, server22.String())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("knocking after --install: %v", err)
+	}
+	roundTrip(t, opened, "knocked")
+	opened.Close()
+
+	// Installing again changes nothing.
+	out, stderr, err = serverKnockssh(t, l, append([]string{"--install"}, args...)...)
+	if err != nil {
+		t.Fatalf("second --install: %v\n%s", err, stderr)
+	}
+	if strings.Count(out, "no change") != 2 {
+		t.Errorf("second --install did not report no change for both families:\n%s", out)
+	}
+	if got := saveState(t, l); got != installed {
+		t.Errorf("second --install changed the firewall:\n%s\nwant:\n%s", got, installed)
+	}
+
+	// --uninstall --dry-run changes nothing; --uninstall restores.
+	if _, stderr, err := serverKnockssh(t, l, "--uninstall", "--dry-run", "--config", kc, "lab"); err != nil {
+		t.Fatalf("--uninstall --dry-run: %v\n%s", err, stderr)
+	}
+	if got := saveState(t, l); got != installed {
+		t.Errorf("--uninstall --dry-run changed the firewall")
+	}
+	for i := 0; i < 2; i++ { // the second removes nothing and succeeds
+		if _, stderr, err := serverKnockssh(t, l, "--uninstall", "--config", kc, "lab"); err != nil {
+			t.Fatalf("--uninstall #%d: %v\n%s", i+1, err, stderr)
+		}
+		if got := saveState(t, l); got != before {
+			t.Errorf("after --uninstall #%d the firewall is not as before --install:\n%s\nwant:\n%s", i+1, got, before)
+		}
+	}
+	roundTrip(t, session, "after uninstall")
+}
+
+// TestInstallAddsConntrack installs where INPUT lacks the rule accepting
+// established connections: knockssh inserts it at the top and says so.
+func TestInstallAddsConntrack(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Listener: ":"})
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		l.Server.Run(t, cmd, "-D", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+	}
+	_, stderr, err := serverKnockssh(t, l, "--install", "--port", "22", "--sequence", "1234", "--window", "1", "--tag", "T1")
+	if err != nil {
+		t.Fatalf("--install: %v\n%s", err, stderr)
+	}
+	if strings.Count(stderr, "inserted") != 2 {
+		t.Errorf("--install did not say it inserted the conntrack rule for both families:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "1234") {
+		t.Errorf("stderr reveals the sequence: %s", stderr)
+	}
+	save := l.Server.Run(t, "iptables-save", "-t", "filter")
+	i := strings.Index(save, "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	j := strings.Index(save, "-A INPUT -j KNOCKS_T1")
+	if i < 0 || j < 0 || i > j || !strings.Contains(save, "-A INPUT -i lo -j ACCEPT\n") || strings.Index(save, "-A INPUT -i lo") < i {
+		t.Errorf("the conntrack rule is not at the top of INPUT, before the listener:\n%s", save)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,488 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// A Runner runs one of the iptables tools (iptables-save, iptables-restore,
+// their ip6tables twins) with stdin and returns its standard output. The
+// installer's logic only ever talks to the firewall through a Runner, so
+// tests can give it a fake one.
+type Runner interface {
+	Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error)
+}
+
+// ExecRunner runs the tools with os/exec, found on $PATH.
+type ExecRunner struct{}
+
+// Run runs name with args; a failure's error carries the tool's stderr.
+func (ExecRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg != "" {
+			return out, fmt.Errorf("%s: %w: %s", name, err, firstLines(msg, 3))
+		}
+		return out, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "; ")
+}
+
+// savedTable is one table of iptables-save's output.
+type savedTable struct {
+	chains []string // in the order of their declarations
+	rules  []savedRule
+	// text is the table's block, "*table" to "COMMIT", for a rollback.
+	text string
+}
+
+// savedRule is one "-A CHAIN ..." line.
+type savedRule struct {
+	chain string
+	args  []string // after the chain
+	line  string   // as saved, without the counters
+}
+
+func (t *savedTable) has(chain string) bool { return slices.Contains(t.chains, chain) }
+
+func (t *savedTable) chainRules(chain string) []savedRule {
+	var rs []savedRule
+	for _, r := range t.rules {
+		if r.chain == chain {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// parseSave parses iptables-save output (with or without -c).
+func parseSave(data []byte) (map[string]*savedTable, error) {
+	tables := map[string]*savedTable{}
+	var cur *savedTable
+	var block strings.Builder
+	for n, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "*") {
+			cur = &savedTable{}
+			tables[line[1:]] = cur
+			block.Reset()
+			block.WriteString(line + "\n")
+			continue
+		}
+		if cur == nil {
+			return nil, fmt.Errorf("iptables-save line %d: %q outside a table", n+1, line)
+		}
+		block.WriteString(line + "\n")
+		switch {
+		case line == "COMMIT":
+			cur.text = block.String()
+			cur = nil
+		case strings.HasPrefix(line, ":"):
+			name, _, _ := strings.Cut(line[1:], " ")
+			cur.chains = append(cur.chains, name)
+		default:
+			rule := line
+			if strings.HasPrefix(rule, "[") {
+				if _, rest, ok := strings.Cut(rule, "] "); ok {
+					rule = rest
+				}
+			}
+			f := strings.Fields(rule)
+			if len(f) < 2 || f[0] != "-A" {
+				return nil, fmt.Errorf("iptables-save line %d: unexpected %q", n+1, line)
+			}
+			cur.rules = append(cur.rules, savedRule{chain: f[1], args: f[2:], line: rule})
+		}
+	}
+	if cur != nil {
+		return nil, errors.New("iptables-save output ends inside a table (no COMMIT)")
+	}
+	return tables, nil
+}
+
+// normalize returns a rule's arguments in a canonical form, so that a rule
+// as knockssh writes it and as iptables-save prints it compare equal:
+// without the implicit "-m tcp"/"-m udp", the recent match's default
+// "--mask" (all ones) and "--rsource", with "--tcp-flags FIN,SYN,RST,ACK
+// SYN" as "--syn" right after the protocol, and --ctstate's states sorted.
+func normalize(args []string) string {
+	var out []string
+	syn := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-m" && i+1 < len(args) && (args[i+1] == "tcp" || args[i+1] == "udp"):
+			i++
+		case a == "--mask" && i+1 < len(args) && allOnes(args[i+1]):
+			i++
+		case a == "--rsource":
+		case a == "--syn":
+			syn = true
+		case a == "--tcp-flags" && i+2 < len(args) && args[i+1] == "FIN,SYN,RST,ACK" && args[i+2] == "SYN":
+			syn = true
+			i += 2
+		case (a == "--ctstate" || a == "--state") && i+1 < len(args):
+			states := strings.Split(args[i+1], ",")
+			sort.Strings(states)
+			out = append(out, "--ctstate", strings.Join(states, ","))
+			i++
+		case a == "--to-destination" && i+1 < len(args):
+			out = append(out, a, strings.TrimPrefix(args[i+1], "0.0.0.0"))
+			i++
+		default:
+			out = append(out, a)
+		}
+	}
+	if syn {
+		at := len(out)
+		for i := 0; i+1 < len(out); i++ {
+			if out[i] == "-p" {
+				at = i + 2
+				break
+			}
+		}
+		out = slices.Insert(out, at, "--syn")
+	}
+	return strings.Join(out, " ")
+}
+
+func allOnes(mask string) bool {
+	return mask == "255.255.255.255" || strings.Trim(mask, "f:") == "" && strings.Count(mask, "ffff") == 8
+}
+
+// isConntrackAccept reports whether r accepts established connections and
+// nothing else decides before it: -m conntrack --ctstate (or -m state
+// --state) with ESTABLISHED among the states, -j ACCEPT, no other match.
+func isConntrackAccept(r savedRule) bool {
+	n := strings.Fields(normalize(r.args))
+	if len(n) != 6 || n[0] != "-m" || (n[1] != "conntrack" && n[1] != "state") || n[2] != "--ctstate" || n[4] != "-j" || n[5] != "ACCEPT" {
+		return false
+	}
+	return slices.Contains(strings.Split(n[3], ","), "ESTABLISHED")
+}
+
+// jumpsTo reports whether r jumps (-j) or goes (-g) to one of chains.
+func jumpsTo(r savedRule, chains []string) bool {
+	for i := 0; i+1 < len(r.args); i++ {
+		if (r.args[i] == "-j" || r.args[i] == "-g") && slices.Contains(chains, r.args[i+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// A Change is what install or uninstall does to one family's firewall.
+type Change struct {
+	// Family is 4 (iptables) or 6 (ip6tables).
+	Family int
+	// Restore is the transaction for "iptables-restore --noflush"; empty
+	// when nothing changes.
+	Restore string
+	// Diff lists the listener's lines (and the conntrack rule) that go,
+	// prefixed "-", that come, "+", and that stay, " ".
+	Diff string
+	// Notes say what the change does beyond the listener, such as adding
+	// the conntrack rule.
+	Notes []string
+	// before holds the saved blocks of the tables the change touches, to
+	// roll back.
+	before map[string]string
+}
+
+// Empty reports whether the change changes nothing.
+func (c Change) Empty() bool { return c.Restore == "" }
+
+// An Installer installs or removes a listener on this machine's firewall,
+// one restore transaction per family.
+type Installer struct {
+	Spec Spec
+	// Interface restricts the DNAT rules to one interface.
+	Interface string
+	// Families lists 4 and/or 6; empty means both.
+	Families []int
+	// Runner runs the iptables tools; nil means ExecRunner.
+	Runner Runner
+}
+
+func (in *Installer) runner() Runner {
+	if in.Runner == nil {
+		return ExecRunner{}
+	}
+	return in.Runner
+}
+
+// save returns family's tables as iptables-save -c prints them.
+func (in *Installer) save(ctx context.Context, family int) (map[string]*savedTable, error) {
+	out, err := in.runner().Run(ctx, nil, command(family, "iptables-save"), "-c")
+	if err != nil {
+		return nil, err
+	}
+	return parseSave(out)
+}
+
+// Plan returns, per family, what Install (remove false) or Uninstall
+// (remove true) would change, without changing anything.
+func (in *Installer) Plan(ctx context.Context, remove bool) ([]Change, error) {
+	if err := in.Spec.Validate(); err != nil {
+		return nil, err
+	}
+	var cs []Change
+	for _, f := range families(in.Families) {
+		tables, err := in.save(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, in.plan(f, tables, remove))
+	}
+	return cs, nil
+}
+
+// plan computes the change from the saved tables to the listener installed
+// (remove false) or absent (remove true).
+func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool) Change {
+	s := in.Spec
+	c := Change{Family: family, before: map[string]string{}}
+	var tx, diff strings.Builder
+	for _, table := range Tables {
+		t := tables[table]
+		if t == nil {
+			t = &savedTable{}
+		}
+		// The chains any listener of this tag may own in the table.
+		owned := (Spec{Tag: s.Tag, DNAT: true}).Owned(table)
+		hook := Hook(table)
+		var want []string // normalized "-A ..." lines of the listener
+		var wantText []string
+		if !remove && s.Owned(table) != nil {
+			add := func(args []string) {
+				wantText = append(wantText, "-A "+strings.Join(args, " "))
+				want = append(want, args[0]+" "+normalize(args[1:]))
+			}
+			add(s.JumpArgs(table))
+			// Grouped by chain in the order of owned, as "have" below.
+			for _, ch := range owned {
+				for _, r := range s.TableRules(table, in.Interface) {
+					if r[0] == ch {
+						add(r)
+					}
+				}
+			}
+		}
+		// What the table has of the listener: jumps into its chains from
+		// elsewhere, then the chains' rules.
+		var have, haveText []string
+		var jumps []savedRule
+		for _, r := range t.rules {
+			if !slices.Contains(owned, r.chain) && jumpsTo(r, owned) {
+				jumps = append(jumps, r)
+			}
+		}
+		for _, r := range jumps {
+			have = append(have, r.chain+" "+normalize(r.args))
+			haveText = append(haveText, r.line)
+		}
+		var present []string
+		for _, ch := range owned {
+			if !t.has(ch) {
+				continue
+			}
+			present = append(present, ch)
+			for _, r := range t.chainRules(ch) {
+				have = append(have, r.chain+" "+normalize(r.args))
+				haveText = append(haveText, r.line)
+			}
+		}
+		// The conntrack rule must come before the jump to the listener.
+		needConntrack := false
+		if table == "filter" && !remove {
+			needConntrack = true
+			for _, r := range t.rules {
+				if r.chain != "INPUT" {
+					continue
+				}
+				if isConntrackAccept(r) {
+					needConntrack = false
+					break
+				}
+				if jumpsTo(r, owned) {
+					break
+				}
+			}
+		}
+		// The wanted chains, in the order of owned, for comparison.
+		var wantChains []string
+		if !remove {
+			wantChains = s.Owned(table)
+		}
+		same := slices.Equal(have, want) && slices.Equal(sortedCopy(present), sortedCopy(wantChains)) && !needConntrack
+		writeDiff(&diff, table, haveText, have, wantText, want, same)
+		if same {
+			continue
+		}
+		c.before[table] = t.text
+		fmt.Fprintf(&tx, "*%s\n", table)
+		if needConntrack {
+			fmt.Fprintf(&tx, "-I %s\n", strings.Join(ConntrackArgs, " "))
+			fmt.Fprintf(&diff, "+-I %s\n", strings.Join(ConntrackArgs, " "))
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: INPUT had no rule accepting established connections before the listener: inserted %q at the top, so that open sessions never run through the knock chains",
+				command(family, "iptables"), "-I "+strings.Join(ConntrackArgs, " ")))
+		}
+		// Keep a single jump from the hook where it is; otherwise delete
+		// every jump and append one.
+		keepJump := len(wantChains) > 0 && len(jumps) == 1 && jumps[0].chain == hook && normalize(jumps[0].args) == normalize(s.JumpArgs(table)[1:])
+		if !keepJump {
+			for _, r := range jumps {
+				fmt.Fprintf(&tx, "-D %s\n", strings.TrimPrefix(r.line, "-A "))
+			}
+		}
+		for _, ch := range wantChains {
+			fmt.Fprintf(&tx, ":%s - [0:0]\n", ch) // creates it, or empties it
+		}
+		for _, ch := range present {
+			if !slices.Contains(wantChains, ch) {
+				fmt.Fprintf(&tx, "-F %s\n", ch)
+			}
+		}
+		for _, ch := range present {
+			if !slices.Contains(wantChains, ch) {
+				fmt.Fprintf(&tx, "-X %s\n", ch)
+			}
+		}
+		for i, line := range wantText {
+			if i == 0 && keepJump {
+				continue
+			}
+			tx.WriteString(line + "\n")
+		}
+		tx.WriteString("COMMIT\n")
+	}
+	c.Restore = tx.String()
+	c.Diff = diff.String()
+	return c
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	sort.Strings(c)
+	return c
+}
+
+// writeDiff writes table's listener lines as a line diff: "-" for lines
+// that go, "+" for lines that come, " " for lines that stay.
+func writeDiff(w io.Writer, table string, haveText, have, wantText, want []string, same bool) {
+	if len(haveText) == 0 && len(wantText) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "*%s\n", table)
+	// Longest common subsequence on the normalized lines.
+	n, m := len(have), len(want)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if have[i] == want[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && have[i] == want[j]:
+			fmt.Fprintf(w, " %s\n", haveText[i])
+			i, j = i+1, j+1
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintf(w, "+%s\n", wantText[j])
+			j++
+		default:
+			fmt.Fprintf(w, "-%s\n", haveText[i])
+			i++
+		}
+	}
+}
+
+// Apply carries out changes, as planned by Plan: per family one
+// "iptables-restore --noflush" transaction, then a check that the firewall
+// is now as planned. When a transaction fails or the check does not hold,
+// every family already changed is rolled back to its saved tables, so
+// nothing is left half-applied.
+func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) error {
+	var done []Change
+	fail := func(err error) error {
+		if rb := in.rollback(ctx, append(done, changes[len(done)])); rb != nil {
+			return fmt.Errorf("%w; rolling back failed too: %v", err, rb)
+		}
+		return fmt.Errorf("%w (rolled back: the firewall is as it was)", err)
+	}
+	for _, c := range changes {
+		if c.Empty() {
+			done = append(done, c)
+			continue
+		}
+		restore := command(c.Family, "iptables-restore")
+		if _, err := in.runner().Run(ctx, []byte(c.Restore), restore, "--noflush"); err != nil {
+			return fail(err)
+		}
+		tables, err := in.save(ctx, c.Family)
+		if err != nil {
+			return fail(err)
+		}
+		if again := in.plan(c.Family, tables, remove); !again.Empty() {
+			return fail(fmt.Errorf("%s: the rules are not as planned after %s", command(c.Family, "iptables"), restore))
+		}
+		done = append(done, c)
+	}
+	return nil
+}
+
+// rollback restores the saved tables of changes, with their counters.
+func (in *Installer) rollback(ctx context.Context, changes []Change) error {
+	var errs []error
+	for _, c := range changes {
+		if c.Empty() || len(c.before) == 0 {
+			continue
+		}
+		var b strings.Builder
+		for _, table := range Tables {
+			text, ok := c.before[table]
+			if !ok {
+				continue
+			}
+			if text == "" {
+				// The table did not exist: empty it.
+				text = "*" + table + "\nCOMMIT\n"
+			}
+			b.WriteString(text)
+		}
+		if _, err := in.runner().Run(ctx, []byte(b.String()), command(c.Family, "iptables-restore"), "-c"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,119 @@
+package firewall
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Kernel describes what of the running kernel's xt_recent the listener
+// depends on.
+//
+// From Linux 4.10 on, xt_recent sizes each list's ring of hits itself: the
+// next power of two of the largest --hitcount of the rules that use the
+// list (32 without one). Its module parameter ip_pkt_list_tot defaults to
+// 0, is kept for compatibility only, and can only make the ring larger;
+// --hitcount is limited to 255 (65535 from Linux 6.11). Before 4.10 every
+// list keeps ip_pkt_list_tot hits per address, default 20, and the kernel
+// refuses a rule whose --hitcount is larger: the seed's own cleanup rule,
+// --hitcount 2*SEQSUM+1, needs 21 for the sequence 1234.
+type Kernel struct {
+	// Release is the kernel release, as uname -r prints it.
+	Release string
+	// PktListTot is xt_recent's ip_pkt_list_tot; -1 when the module is not
+	// loaded.
+	PktListTot int
+}
+
+// Paths ReadKernel reads.
+const (
+	osReleasePath  = "/proc/sys/kernel/osrelease"
+	pktListTotPath = "/sys/module/xt_recent/parameters/ip_pkt_list_tot"
+)
+
+// ReadKernel reads the running kernel's release and xt_recent's
+// ip_pkt_list_tot (-1 when the module is not loaded).
+func ReadKernel() (Kernel, error) {
+	k := Kernel{PktListTot: -1}
+	rel, err := os.ReadFile(osReleasePath)
+	if err != nil {
+		return k, fmt.Errorf("reading the kernel release: %w", err)
+	}
+	k.Release = strings.TrimSpace(string(rel))
+	v, err := os.ReadFile(pktListTotPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return k, fmt.Errorf("reading xt_recent's ip_pkt_list_tot: %w", err)
+	default:
+		n, err := strconv.Atoi(strings.TrimSpace(string(v)))
+		if err != nil {
+			return k, fmt.Errorf("%s: %q is not a number", pktListTotPath, strings.TrimSpace(string(v)))
+		}
+		k.PktListTot = n
+	}
+	return k, nil
+}
+
+// version returns the release's major and minor numbers; ok is false when
+// the release does not start with them.
+func (k Kernel) version() (major, minor int, ok bool) {
+	f := strings.FieldsFunc(k.Release, func(r rune) bool { return r < '0' || r > '9' })
+	if len(f) < 2 {
+		return 0, 0, false
+	}
+	major, err1 := strconv.Atoi(f[0])
+	minor, err2 := strconv.Atoi(f[1])
+	return major, minor, err1 == nil && err2 == nil
+}
+
+// SizesRings reports whether the kernel sizes xt_recent's rings from the
+// rules' --hitcount (Linux 4.10 and later, or ip_pkt_list_tot 0, which
+// older kernels refuse).
+func (k Kernel) SizesRings() bool {
+	if k.PktListTot == 0 {
+		return true
+	}
+	major, minor, ok := k.version()
+	if !ok {
+		return true // not a Linux release we know: assume a current kernel
+	}
+	return major > 4 || major == 4 && minor >= 10
+}
+
+// MaxHitcount returns the largest --hitcount of the listener's rules.
+func (s Spec) MaxHitcount() int {
+	m := 0
+	for _, r := range s.Rules("INPUT") {
+		if r.Recent != nil {
+			m = max(m, r.Recent.Hitcount)
+		}
+	}
+	return m
+}
+
+// ModprobeOption is what /etc/modprobe.d needs on a kernel that limits
+// --hitcount to ip_pkt_list_tot: the largest value every kernel accepts,
+// which fits every listener Validate accepts.
+const ModprobeOption = "options xt_recent ip_pkt_list_tot=255"
+
+// CheckKernel reports whether kernel k loads the listener's rules, and if
+// not what to do. Like Validate's, its errors never reveal the sequence.
+func (s Spec) CheckKernel(k Kernel) error {
+	if k.SizesRings() {
+		return nil
+	}
+	limit, what := k.PktListTot, "its ip_pkt_list_tot is"
+	if limit < 0 {
+		limit, what = 20, "ip_pkt_list_tot defaults to"
+	}
+	if s.MaxHitcount() <= limit {
+		return nil
+	}
+	return fmt.Errorf("xt_recent of Linux %s keeps at most ip_pkt_list_tot hits per address and refuses a larger --hitcount; %s %d, too few for these rules: "+
+		"put %q in /etc/modprobe.d/xt_recent.conf, then reload the module (remove every rule that uses -m recent, \"modprobe -r xt_recent && modprobe xt_recent\") or reboot",
+		k.Release, what, limit, ModprobeOption)
+}

@@ -1,0 +1,85 @@
+package firewall
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestRestoreExampleInSync keeps configs/server-rules.restore equal to what
+// Spec.Restore generates for its parameters.
+func TestRestoreExampleInSync(t *testing.T) {
+	data, err := os.ReadFile("../configs/server-rules.restore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Sequence: []int{1, 2, 3, 4}, Window: 3, KnockPort: 443, SecurePort: 443}
+	if want := spec.Restore(RestoreOptions{}); string(data) != want {
+		t.Errorf("configs/server-rules.restore is stale; want:\n%s", want)
+	}
+}
+
+// TestRestoreDNAT checks the DNAT variant's extra tables and its comment.
+func TestRestoreDNAT(t *testing.T) {
+	spec := Spec{Sequence: []int{1, 2, 3, 4}, Window: 3, KnockPort: 443, SecurePort: 22, DNAT: true}
+	r := spec.Restore(RestoreOptions{Families: []int{6}})
+	for _, want := range []string{
+		"*mangle\n:KNOCKS_INPUT - [0:0]\n-A PREROUTING -j KNOCKS_INPUT\n-A KNOCKS_INPUT ! -i lo -p tcp --dport 22 -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP\nCOMMIT\n",
+		"*nat\n:KNOCKS_INPUT - [0:0]\n-A PREROUTING -j KNOCKS_INPUT\n-A KNOCKS_INPUT ! -i lo -p tcp --dport 443 -j DNAT --to-destination :22\nCOMMIT\n",
+		"Only UDP knocks count",
+		"#   ip6tables-restore --noflush < FILE\n",
+	} {
+		if !strings.Contains(r, want) {
+			t.Errorf("DNAT restore lacks %q:\n%s", want, r)
+		}
+	}
+	if strings.Contains(r, "#   iptables-restore") {
+		t.Errorf("family 6 restore mentions iptables-restore:\n%s", r)
+	}
+	if r := spec.Restore(RestoreOptions{Interface: "eth1"}); !strings.Contains(r, "-A KNOCKS_INPUT -i eth1 -p tcp --dport 443 -j DNAT") {
+		t.Errorf("--interface not used in the DNAT rule:\n%s", r)
+	}
+	// Five bursts: the generalization reaches the restore form.
+	five := Spec{Sequence: []int{1, 1, 1, 1, 1}, Window: 2, KnockPort: 22, SecurePort: 22}
+	if r := five.Restore(RestoreOptions{}); !strings.Contains(r, "--seconds 8 --hitcount 4 --name knocks_INPUT -j RESETKNOCKS_INPUT") {
+		t.Errorf("five bursts: no check of the last four:\n%s", r)
+	}
+}
+
+// TestCheckKernel covers the xt_recent limits: new kernels size their
+// rings; old ones refuse a --hitcount above ip_pkt_list_tot (default 20),
+// and the error says what to do without revealing the sequence.
+func TestCheckKernel(t *testing.T) {
+	seed := Spec{Sequence: []int{1, 2, 3, 4}, Window: 3, KnockPort: 22, SecurePort: 22} // max hitcount 21
+	small := Spec{Sequence: []int{1, 2, 3}, Window: 3, KnockPort: 22, SecurePort: 22}   // max hitcount 13
+	for _, c := range []struct {
+		spec Spec
+		k    Kernel
+		ok   bool
+	}{
+		{seed, Kernel{"6.18.44-fc", 0}, true},
+		{seed, Kernel{"6.1.0-28-amd64", -1}, true},
+		{seed, Kernel{"4.10.0", 20}, true},
+		{seed, Kernel{"4.9.0-19-amd64", 20}, false},
+		{seed, Kernel{"4.9.0", -1}, false},
+		{seed, Kernel{"3.10.0-1160.el7.x86_64", 255}, true},
+		{seed, Kernel{"3.10.0", 21}, true},
+		{small, Kernel{"3.10.0", -1}, true},
+		{seed, Kernel{"weird", 20}, true},
+	} {
+		err := c.spec.CheckKernel(c.k)
+		if (err == nil) != c.ok {
+			t.Errorf("%+v: err %v, want ok=%v", c.k, err, c.ok)
+			continue
+		}
+		if err != nil {
+			msg := err.Error()
+			if !strings.Contains(msg, ModprobeOption) || !strings.Contains(msg, "/etc/modprobe.d") {
+				t.Errorf("%+v: the error does not say what to do: %s", c.k, msg)
+			}
+			if strings.Contains(msg, "1234") || strings.Contains(msg, " 10") || strings.Contains(msg, "21") {
+				t.Errorf("%+v: the error reveals the sequence: %s", c.k, msg)
+			}
+		}
+	}
+}

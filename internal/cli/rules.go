@@ -1,0 +1,259 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/knocker"
+	"github.com/knockssh/knockssh/sshwrap"
+	"github.com/spf13/pflag"
+)
+
+// The server-side modes: --rules prints the listener, --install and
+// --uninstall load and remove it. The work is in package firewall.
+
+func init() {
+	register(modeSpec{
+		name: "rules",
+		help: "server side: print the firewall rules for DESTINATION's knock stanza or the flags",
+		usage: `  knockssh --rules [--format restore|shell] [--family 4|6|both] [--dnat] [DESTINATION]
+      Print the server's Open Sesamy rules (the seed's portKnockListener,
+      any number of bursts) for DESTINATION's knock stanza, or for --port,
+      --secure-port, --window, --sequence and --tag; flags override the
+      stanza. The output encodes the sequence: keep it secret.
+`,
+		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
+			fs.Bool("dnat", false, "server side: the knock port is DNAT'ed to --secure-port (UDP knocks only)")
+			fs.String("format", "restore", "with --rules: restore (an iptables-restore file) or shell (a portKnockListener function)")
+			fs.String("family", "both", "server side: 4 (iptables), 6 (ip6tables) or both")
+			return runRules
+		},
+	})
+	register(modeSpec{
+		name: "install",
+		help: "server side (root): load the rules into this machine's firewall, idempotently",
+		usage: `  knockssh --install [--dry-run] [rules flags] [DESTINATION]
+      As root on the server: load the rules --rules prints, one atomic
+      iptables-restore transaction per family, touching only the listener's
+      chains and the jump to them; established sessions stay open.
+      --dry-run shows the transaction and the difference, changing nothing.
+  knockssh --uninstall [--dry-run] [--tag TAG] [DESTINATION]
+      Remove them again.
+`,
+		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
+			return func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+				return runInstall(ctx, o, fs, s, false)
+			}
+		},
+	})
+	register(modeSpec{
+		name:  "uninstall",
+		help:  "server side (root): remove the rules --install loaded",
+		usage: "",
+		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
+			return func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+				return runInstall(ctx, o, fs, s, true)
+			}
+		},
+	})
+}
+
+// serverSpec builds the listener from DESTINATION's stanza, if given, and
+// the flags on top. Its errors never contain the sequence.
+func serverSpec(o *options, fs *pflag.FlagSet, stderr io.Writer, needSequence bool) (firewall.Spec, error) {
+	var spec firewall.Spec
+	if fs.NArg() > 1 {
+		return spec, errors.New("at most one DESTINATION")
+	}
+	var cfg knocker.Config
+	found := false
+	if fs.NArg() == 1 {
+		inv, err := sshwrap.ScanArgs([]string{fs.Arg(0)})
+		if err != nil {
+			return spec, err
+		}
+		st, ok, err := sshwrap.Lookup(inv.Alias, o.files(), warner(stderr))
+		if err != nil {
+			return spec, err
+		}
+		if !ok {
+			return spec, fmt.Errorf("no knock stanza applies to %s", inv.Alias)
+		}
+		cfg, found = st.Config, true
+	}
+	set := fs.Changed
+	spec.KnockPort = cfg.Port
+	if set("port") || spec.KnockPort == 0 {
+		spec.KnockPort = o.port
+	}
+	spec.SecurePort = spec.KnockPort
+	if set("secure-port") {
+		spec.SecurePort = o.securePort
+	}
+	window := cfg.Window
+	if set("window") {
+		w, err := parseWindow(o.window)
+		if err != nil {
+			return spec, fmt.Errorf("--window: %w", err)
+		}
+		window = w
+	}
+	if window == 0 {
+		window = knocker.DefaultWindow
+	}
+	if window%time.Second != 0 {
+		return spec, fmt.Errorf("window %v: the server's rules count whole seconds", window)
+	}
+	spec.Window = int(window / time.Second)
+	spec.Sequence = cfg.Sequence
+	if set("sequence") {
+		seq, err := knocker.ParseSequence(o.sequence)
+		if err != nil {
+			return spec, fmt.Errorf("--sequence: %w", err)
+		}
+		spec.Sequence = seq
+	}
+	if needSequence && len(spec.Sequence) == 0 {
+		if found {
+			return spec, fmt.Errorf("the stanza for %s has no KnockSequence: give --sequence", fs.Arg(0))
+		}
+		return spec, errors.New("no knock sequence: give a DESTINATION with a knock stanza, or --sequence")
+	}
+	spec.Tag = o.tag
+	spec.DNAT, _ = fs.GetBool("dnat")
+	if !needSequence && len(spec.Sequence) == 0 {
+		spec.Sequence = knocker.Sequence{1} // --uninstall: only the names matter
+	}
+	return spec, spec.Validate()
+}
+
+// ruleFamilies parses --family.
+func ruleFamilies(fs *pflag.FlagSet) ([]int, error) {
+	switch v, _ := fs.GetString("family"); v {
+	case "4":
+		return []int{4}, nil
+	case "6":
+		return []int{6}, nil
+	case "both", "":
+		return []int{4, 6}, nil
+	default:
+		return nil, fmt.Errorf("--family %q: want 4, 6 or both", v)
+	}
+}
+
+func runRules(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+	spec, err := serverSpec(o, fs, s.err, true)
+	if err != nil {
+		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		return exitUsage
+	}
+	fams, err := ruleFamilies(fs)
+	if err != nil {
+		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		return exitUsage
+	}
+	ro := firewall.RestoreOptions{Families: fams, Interface: o.iface}
+	var text string
+	switch format, _ := fs.GetString("format"); format {
+	case "restore":
+		text = spec.Restore(ro)
+	case "shell":
+		text = spec.ShellFunction(ro)
+	default:
+		fmt.Fprintf(s.err, "knockssh: --format %q: want restore or shell\n", format)
+		return exitUsage
+	}
+	if k, err := firewall.ReadKernel(); err == nil {
+		if err := spec.CheckKernel(k); err != nil {
+			fmt.Fprintf(s.err, "knockssh: warning: on this machine: %v\n", err)
+		}
+	}
+	io.WriteString(s.out, text)
+	return exitOK
+}
+
+func runInstall(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio, remove bool) int {
+	mode := "--install"
+	if remove {
+		mode = "--uninstall"
+	}
+	spec, err := serverSpec(o, fs, s.err, !remove)
+	if err == nil {
+		var fams []int
+		fams, err = ruleFamilies(fs)
+		if err == nil {
+			return install(ctx, o, s, firewall.Installer{Spec: spec, Interface: o.iface, Families: fams}, mode, remove)
+		}
+	}
+	fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+	return exitUsage
+}
+
+func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mode string, remove bool) int {
+	if runtime.GOOS != "linux" {
+		fmt.Fprintf(s.err, "knockssh: %s works on Linux servers only\n", mode)
+		return exitFail
+	}
+	if !remove {
+		k, err := firewall.ReadKernel()
+		if err == nil {
+			err = in.Spec.CheckKernel(k)
+		}
+		if err != nil {
+			fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+			return exitFail
+		}
+	}
+	if os.Geteuid() != 0 && !o.dryRun {
+		fmt.Fprintf(s.err, "knockssh: %s changes the firewall and needs root (--dry-run shows what it would do)\n", mode)
+		return exitFail
+	}
+	changes, err := in.Plan(ctx, remove)
+	if err != nil {
+		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		return exitFail
+	}
+	tool := map[int]string{4: "iptables", 6: "ip6tables"}
+	for _, c := range changes {
+		if !o.dryRun {
+			continue
+		}
+		if c.Empty() {
+			fmt.Fprintf(s.out, "# %s: no change\n", tool[c.Family])
+			continue
+		}
+		for _, n := range c.Notes {
+			fmt.Fprintf(s.err, "knockssh: would do: %s\n", n)
+		}
+		fmt.Fprintf(s.out, "# %s: would run %s-restore --noflush with:\n%s", tool[c.Family], tool[c.Family], c.Restore)
+		fmt.Fprintf(s.out, "# %s: the listener's rules before (-) and after (+):\n%s", tool[c.Family], c.Diff)
+	}
+	if o.dryRun {
+		return exitOK
+	}
+	if err := in.Apply(ctx, changes, remove); err != nil {
+		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		return exitFail
+	}
+	what := "installed"
+	if remove {
+		what = "removed"
+	}
+	for _, c := range changes {
+		for _, n := range c.Notes {
+			fmt.Fprintf(s.err, "knockssh: %s\n", n)
+		}
+		if c.Empty() {
+			fmt.Fprintf(s.out, "%s: no change\n", tool[c.Family])
+		} else {
+			fmt.Fprintf(s.out, "%s: listener %s %s\n", tool[c.Family], in.Spec.Listener(), what)
+		}
+	}
+	return exitOK
+}
