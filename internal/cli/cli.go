@@ -176,13 +176,21 @@ var wrapperFlags = map[string]bool{"config": true, "ssh-config": true, "knock-ve
 // A mode option may follow single-dash options ("knockssh -v --knock"), but
 // not the destination: after it, every word is ssh's.
 func split(fs *pflag.FlagSet, args []string) (own, rest []string, mode string, err error) {
-	for _, a := range args {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		if a == "--" || !strings.HasPrefix(a, "-") {
 			break
 		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		if strings.HasPrefix(a, "--") && fs.Lookup(name) != nil && !wrapperFlags[name] {
+		if !strings.HasPrefix(a, "--") {
+			continue // ssh's; its value, if any, ends the scan
+		}
+		name, _, hasValue := strings.Cut(a[2:], "=")
+		f := fs.Lookup(name)
+		if f != nil && !wrapperFlags[name] {
 			return nil, nil, "--" + name, nil
+		}
+		if f != nil && !hasValue && f.Value.Type() != "bool" {
+			i++ // "--config FILE": FILE is not the destination
 		}
 	}
 	i := 0
@@ -229,6 +237,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitUsage
 		}
 		return wrap(ctx, &o, rest, stderr)
+	}
+	if mode == "--native" {
+		return native(ctx, &o, fs, args, stdio{stdin, stdout, stderr})
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -347,11 +358,23 @@ func version() string {
 }
 
 func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, stderr io.Writer) int {
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "knockssh: --knock takes exactly one DESTINATION")
+	var cfg knocker.Config
+	var err error
+	settings := settingsFlag(fs)
+	switch {
+	case settings != "" && fs.NArg() != 0:
+		fmt.Fprintln(stderr, "knockssh: --knock --settings FILE takes no other argument")
+		return exitUsage
+	case settings != "" || fs.NArg() == 0:
+		cfg, err = o.settingsConfig(fs, settings, stderr)
+	case fs.NArg() == 1:
+		cfg, err = o.knockConfig(ctx, fs, fs.Arg(0), stderr)
+	case fs.NArg() == 4:
+		cfg, err = o.positionalConfig(fs, fs.Args(), stderr)
+	default:
+		fmt.Fprintln(stderr, "knockssh: --knock takes exactly one DESTINATION, or SERVER PORT SEQUENCE WINDOW-MS as the seed's PortKnocker, or nothing to read ./knocksettings.txt (or --settings FILE)")
 		return exitUsage
 	}
-	cfg, err := o.knockConfig(ctx, fs, fs.Arg(0), stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitUsage
@@ -381,53 +404,10 @@ func (o *options) knockConfig(ctx context.Context, fs *pflag.FlagSet, destinatio
 	if cfg.Host == "" {
 		cfg.Host = hostName(ctx, inv)
 	}
-	set := fs.Changed
-	if set("port") || !found {
-		cfg.Port = o.port
-	}
-	if set("margin") || !found {
-		cfg.Margin = o.margin
-	}
-	if set("retries") || !found {
-		cfg.Retries = o.retries
-	}
-	if set("interface") {
-		cfg.Interface = o.iface
-	}
-	if set("sequence") {
-		if cfg.Sequence, err = knocker.ParseSequence(o.sequence); err != nil {
-			return cfg, fmt.Errorf("--sequence: %w", err)
-		}
-	} else if !found {
+	if !found && !fs.Changed("sequence") {
 		return cfg, fmt.Errorf("no knock sequence for %s: give --sequence, or add a stanza with KnockSequence to ~/.ssh/knock_config", inv.Alias)
 	}
-	if set("window") {
-		if cfg.Window, err = parseWindow(o.window); err != nil {
-			return cfg, fmt.Errorf("--window: %w", err)
-		}
-	}
-	if set("protocol") || !found {
-		if cfg.Protocol, err = knocker.ParseProtocol(o.protocol); err != nil {
-			return cfg, fmt.Errorf("--protocol: %w", err)
-		}
-	}
-	switch {
-	case o.ipv4 && o.ipv6:
-		return cfg, errors.New("--ipv4 and --ipv6 exclude each other")
-	case o.ipv4:
-		cfg.Network = "ip4"
-	case o.ipv6:
-		cfg.Network = "ip6"
-	}
-	if set("source") {
-		if err := cfg.Source.UnmarshalText([]byte(o.source)); err != nil {
-			return cfg, fmt.Errorf("--source: %w", err)
-		}
-	}
-	if o.verbose || o.knockVerbose {
-		cfg.Trace = tracer(stderr)
-	}
-	return cfg, cfg.Validate()
+	return o.applyFlags(cfg, found, fs, stderr)
 }
 
 // hostName returns the HostName ssh would connect to for inv's

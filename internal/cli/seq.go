@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/knocker"
+	"github.com/knockssh/knockssh/sshwrap"
+	"github.com/spf13/pflag"
+)
+
+// --new-sequence and --init: a random secret, and a stanza for it.
+
+func init() {
+	register(modeSpec{
+		name: "new-sequence",
+		help: "print a random knock sequence (crypto/rand) of --bursts bursts",
+		usage: `  knockssh --new-sequence [--bursts N]
+      Print a random sequence of N bursts (default 4, 1 to 16) of 1 to 9
+      knocks each, the digits uniform, from the system's secure random
+      source. Its knocks add up to at most 127, as the rules need.
+`,
+		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
+			fs.Int("bursts", knocker.DefaultBursts, "with --new-sequence or --init: the number of bursts of the new sequence, 1 to 16")
+			return runNewSequence
+		},
+	})
+	register(modeSpec{
+		name: "init",
+		help: "append a stanza with a new random sequence for DESTINATION to the knock config, and print the server's rules",
+		usage: `  knockssh --init [--bursts N] [--port P] [--window W] [--protocol PROTO] [--config FILE] DESTINATION
+      Append "Host DESTINATION" with a new random KnockSequence, KnockPort
+      and KnockWindow to the knock config (--config, else
+      ~/.ssh/knock_config, created with mode 0600), refusing when a stanza
+      there already applies to DESTINATION, and print the matching server
+      rules (as --rules does) for the server's "knockssh --install".
+`,
+		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
+			return runInit
+		},
+	})
+}
+
+// maxSequenceSum is the largest sum of a sequence whose rules every
+// kernel loads: the cleanup rule's --hitcount 2·SUM+1 stays within 255.
+const maxSequenceSum = 127
+
+// newSequence returns a random sequence of n bursts read from r: each
+// digit uniform in 1-9 (a byte is rejected unless below 252, a multiple of
+// 9), the whole sequence drawn again while its sum exceeds maxSequenceSum.
+func newSequence(r io.Reader, n int) (knocker.Sequence, error) {
+	if n < 1 || n > knocker.MaxBursts {
+		return nil, fmt.Errorf("--bursts %d: want 1 to %d", n, knocker.MaxBursts)
+	}
+	var b [1]byte
+	for tries := 0; tries < 1000; tries++ {
+		seq := make(knocker.Sequence, 0, n)
+		for len(seq) < n {
+			if _, err := io.ReadFull(r, b[:]); err != nil {
+				return nil, fmt.Errorf("reading random bytes: %w", err)
+			}
+			if b[0] < 252 {
+				seq = append(seq, 1+int(b[0])%9)
+			}
+		}
+		if seq.Sum() <= maxSequenceSum {
+			return seq, nil
+		}
+	}
+	return nil, errors.New("no sequence within the kernel's limits after 1000 draws")
+}
+
+func burstsFlag(fs *pflag.FlagSet) int {
+	n, _ := fs.GetInt("bursts")
+	return n
+}
+
+func runNewSequence(_ context.Context, _ *options, fs *pflag.FlagSet, s stdio) int {
+	if fs.NArg() != 0 {
+		fmt.Fprintln(s.err, "knockssh: --new-sequence takes no argument")
+		return exitUsage
+	}
+	seq, err := newSequence(rand.Reader, burstsFlag(fs))
+	if err != nil {
+		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintln(s.out, seq.Digits())
+	return exitOK
+}
+
+// knockConfigPath is the file --init writes: --config, else
+// ~/.ssh/knock_config.
+func knockConfigPath(o *options) (string, error) {
+	if o.config != "" {
+		return o.config, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding ~/.ssh: %w", err)
+	}
+	return filepath.Join(home, ".ssh", "knock_config"), nil
+}
+
+// checkDestination accepts a destination that can stand alone as a Host
+// pattern: no white space, quotes, wildcards, negation or comment.
+func checkDestination(d string) error {
+	if d == "" || strings.HasPrefix(d, "-") || strings.ContainsAny(d, " \t\r\n\"'#*?!,=\\") {
+		return fmt.Errorf("DESTINATION %q is not a plain host name or alias", d)
+	}
+	return nil
+}
+
+func runInit(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+	if fs.NArg() != 1 {
+		fmt.Fprintln(s.err, "knockssh: --init takes exactly one DESTINATION")
+		return exitUsage
+	}
+	dest := fs.Arg(0)
+	if err := initStanza(o, fs, dest, s); err != nil {
+		fmt.Fprintf(s.err, "knockssh: --init: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
+	if err := checkDestination(dest); err != nil {
+		return err
+	}
+	if fs.Changed("sequence") {
+		return errors.New("--init makes a new random sequence: drop --sequence")
+	}
+	path, err := knockConfigPath(o)
+	if err != nil {
+		return err
+	}
+	window := knocker.DefaultWindow
+	if fs.Changed("window") {
+		if window, err = parseWindow(o.window); err != nil {
+			return fmt.Errorf("--window: %w", err)
+		}
+	}
+	if window < time.Second || window%time.Second != 0 {
+		return fmt.Errorf("--window %v is not a whole number of seconds", window)
+	}
+	proto := knocker.UDP
+	if fs.Changed("protocol") {
+		if proto, err = knocker.ParseProtocol(o.protocol); err != nil {
+			return fmt.Errorf("--protocol: %w", err)
+		}
+	}
+	_, found, err := sshwrap.Lookup(dest, []sshwrap.File{{Path: path, Optional: true}}, warner(s.err))
+	if err != nil {
+		return err
+	}
+	if found {
+		return fmt.Errorf("a stanza in %s already applies to %s (the first value wins, so a new one would not): edit that file", path, dest)
+	}
+	seq, err := newSequence(rand.Reader, burstsFlag(fs))
+	if err != nil {
+		return err
+	}
+	spec := firewall.Spec{Sequence: seq, Window: int(window / time.Second), KnockPort: o.port, SecurePort: o.port, Tag: o.tag}
+	if fs.Changed("secure-port") {
+		spec.SecurePort = o.securePort
+	}
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	stanza := fmt.Sprintf("Host %s\n    KnockSequence %s\n    KnockPort %d\n    KnockWindow %d\n", dest, seq.Digits(), spec.KnockPort, spec.Window)
+	if proto != knocker.UDP {
+		stanza += "    KnockProtocol " + proto.String() + "\n"
+	}
+	if err := appendStanza(path, stanza); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.err, "knockssh: added a stanza for %s to %s (%d bursts, knock port %d, window %ds); the server's rules follow on stdout: keep them secret too\n",
+		dest, path, len(seq), spec.KnockPort, spec.Window)
+	fmt.Fprintf(s.out, "# The server rules for %s's new knock stanza, as \"knockssh --rules %s\" prints them.\n", dest, dest)
+	fmt.Fprintf(s.out, "# Load them as root with iptables-restore --noflush (and ip6tables-restore --noflush),\n# or copy the stanza to the server and run \"knockssh --install %s\" there.\n", dest)
+	fmt.Fprint(s.out, spec.Restore(firewall.RestoreOptions{Families: []int{4, 6}, Conntrack: true}))
+	return nil
+}
+
+// appendStanza appends stanza to the knock config at path, creating it
+// (and its directory) private to the user. The stanza goes in with one
+// write, after a newline if the file does not end with one.
+func appendStanza(path, stanza string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := f.Chmod(fi.Mode().Perm() & 0o700); err != nil {
+			return fmt.Errorf("making %s private: %w", path, err)
+		}
+	}
+	var prefix []byte
+	if fi.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, fi.Size()-1); err != nil {
+			return err
+		}
+		if !bytes.Equal(last, []byte("\n")) {
+			prefix = []byte("\n")
+		}
+		prefix = append(prefix, '\n')
+	}
+	if _, err := f.Write(append(prefix, stanza...)); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,224 @@
+package sshwrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/knockssh/knockssh/knocker"
+	"golang.org/x/crypto/ssh"
+)
+
+// ClientOptions configure the native client: DialContext, DialConn and
+// ResolveHost. The zero value reads the user's ssh config and knock
+// configs as ssh and knockssh do, and never prompts.
+type ClientOptions struct {
+	// ConfigFile is ssh's -F: the only ssh config read; "none" for none.
+	// When empty, ~/.ssh/config and the system's ssh_config are read.
+	ConfigFile string
+	// Options are ssh -o lines ("Port=2222", "StrictHostKeyChecking
+	// accept-new"); they win over the config files.
+	Options []string
+	// User and Port, when set, win over the config (ssh's -l and -p).
+	User string
+	Port int
+	// IdentityFiles are tried before the config's (ssh's -i).
+	IdentityFiles []string
+	// KnockConfig, when set, is the only knock config read (knockssh's
+	// --config); else DefaultFiles(ConfigFile).
+	KnockConfig string
+	// Prompt asks the user a question (a passphrase, a password, whether
+	// to trust a new host key) and returns the answer; echo is false for
+	// secrets. When nil, nothing is asked: as with ssh's BatchMode.
+	Prompt func(question string, echo bool) (string, error)
+	// Stderr receives ssh's messages: host key warnings, "Permanently
+	// added". Nil discards them (the errors still say what happened).
+	Stderr io.Writer
+	// Warn receives warnings about the knock configs.
+	Warn func(string)
+	// Trace receives the knock timeline.
+	Trace func(knocker.Event)
+
+	// debug, when set, receives -v lines; quiet is -q.
+	debug func(format string, args ...any)
+	quiet bool
+}
+
+func (o *ClientOptions) debugf(format string, args ...any) {
+	if o.debug != nil {
+		o.debug(format, args...)
+	}
+}
+
+// knockFiles returns the knock configs o reads.
+func (o *ClientOptions) knockFiles() []File {
+	if o.KnockConfig != "" {
+		return []File{{Path: o.KnockConfig}}
+	}
+	if o.ConfigFile == os.DevNull {
+		return DefaultFiles("none")
+	}
+	return DefaultFiles(o.ConfigFile)
+}
+
+// DialConn returns a TCP connection to the host and port the ssh config
+// gives for alias, knocking first when a knock stanza applies to alias,
+// as "knockssh --proxy" does; it fails when the knock stanza is malformed
+// or the connection does not get through. It is for programs that bring
+// their own ssh (or other) client.
+func DialConn(ctx context.Context, alias string, o *ClientOptions) (net.Conn, error) {
+	if o == nil {
+		o = &ClientOptions{}
+	}
+	h, err := ResolveHost(alias, o)
+	if err != nil {
+		return nil, err
+	}
+	return dialHost(ctx, &h, o)
+}
+
+// DialContext connects to alias with the native client, as "knockssh
+// --native alias" does: it resolves the ssh config, knocks when a stanza
+// applies, checks the host key against the known_hosts files under the
+// StrictHostKeyChecking policy, and authenticates with the agent, the
+// identity files and, when o.Prompt is set, passwords. The context bounds
+// the knock, the connection and the handshake, not the client's life.
+func DialContext(ctx context.Context, alias string, o *ClientOptions) (*ssh.Client, error) {
+	if o == nil {
+		o = &ClientOptions{}
+	}
+	h, err := ResolveHost(alias, o)
+	if err != nil {
+		return nil, err
+	}
+	return dialClient(ctx, &h, o)
+}
+
+// dialHost knocks when a stanza applies to h.Alias, and connects.
+func dialHost(ctx context.Context, h *HostConfig, o *ClientOptions) (net.Conn, error) {
+	st, found, err := Lookup(h.Alias, o.knockFiles(), o.Warn)
+	if err != nil {
+		return nil, err
+	}
+	address := net.JoinHostPort(h.HostName, strconv.Itoa(h.Port))
+	network := map[string]string{"inet": "ip4", "inet6": "ip6"}[h.AddressFamily]
+	if !found {
+		o.debugf("Connecting to %s port %d (no knock stanza for %s).", h.HostName, h.Port, h.Alias)
+		d := net.Dialer{Timeout: h.ConnectTimeout}
+		tcp := "tcp"
+		if network != "" {
+			tcp = "tcp" + network[2:]
+		}
+		c, err := d.DialContext(ctx, tcp, address)
+		if err != nil {
+			return nil, fmt.Errorf("connect to host %s port %d: %w", h.HostName, h.Port, err)
+		}
+		return c, nil
+	}
+	cfg := st.Config
+	cfg.Host = h.HostName
+	if st.Address != "" {
+		cfg.Host = st.Address
+	}
+	if cfg.Network == "" || cfg.Network == "ip" {
+		if network != "" {
+			cfg.Network = network
+		}
+	}
+	cfg.Trace = o.Trace
+	o.debugf("Knocking, then connecting to %s port %d.", h.HostName, h.Port)
+	return knocker.Dial(ctx, cfg, address)
+}
+
+// dialClient connects and runs the ssh handshake and authentication.
+func dialClient(ctx context.Context, h *HostConfig, o *ClientOptions) (*ssh.Client, error) {
+	hk, err := newHostKeys(h, o.prompter(h), o.Stderr, o.quiet || h.LogLevel == "QUIET")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := dialHost(ctx, h, o)
+	if err != nil {
+		return nil, err
+	}
+	return handshake(ctx, conn, h, hk, o)
+}
+
+// handshake runs the ssh handshake and authentication on conn, which it
+// closes on failure.
+func handshake(ctx context.Context, conn net.Conn, h *HostConfig, hk *hostKeys, o *ClientOptions) (*ssh.Client, error) {
+	auth, closeAgent := authMethods(h, o)
+	defer closeAgent()
+	cfg := &ssh.ClientConfig{
+		User:              h.User,
+		Auth:              auth,
+		HostKeyCallback:   hk.check,
+		HostKeyAlgorithms: hk.algorithms(),
+		BannerCallback: func(msg string) error {
+			if o.Stderr != nil && !o.quiet {
+				io.WriteString(o.Stderr, msg)
+			}
+			return nil
+		},
+	}
+	if algos := cfg.HostKeyAlgorithms; algos != nil {
+		o.debugf("Host key algorithms, known types first: %v", algos[:min(len(algos), 3)])
+	}
+	if h.ConnectTimeout > 0 {
+		conn.SetDeadline(time.Now().Add(h.ConnectTimeout))
+	}
+	// Cancelling ctx aborts the handshake.
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+			conn.Close()
+		case <-done:
+		}
+	}()
+	c, chans, reqs, err := ssh.NewClientConn(conn, net.JoinHostPort(h.HostName, strconv.Itoa(h.Port)), cfg)
+	close(done)
+	<-stopped
+	if err == nil && ctx.Err() != nil {
+		c.Close()
+		err = ctx.Err()
+	}
+	if err != nil {
+		conn.Close()
+		if errors.Is(err, ErrHostKey) {
+			return nil, unwrapHandshake(err)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%s@%s: %w", h.User, h.HostName, err)
+	}
+	conn.SetDeadline(time.Time{})
+	o.debugf("Authenticated to %s (%s).", h.HostName, conn.RemoteAddr())
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// unwrapHandshake drops x/crypto's "ssh: handshake failed: " from a host
+// key error, which says it all.
+func unwrapHandshake(err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if errors.Is(e, ErrHostKey) && errors.Unwrap(e) == ErrHostKey {
+			return e
+		}
+	}
+	return err
+}
+
+// prompter returns o.Prompt unless h's BatchMode forbids prompts.
+func (o *ClientOptions) prompter(h *HostConfig) func(string, bool) (string, error) {
+	if h.BatchMode {
+		return nil
+	}
+	return o.Prompt
+}
