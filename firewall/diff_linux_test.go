@@ -211,42 +211,12 @@ func replay(t *testing.T, tl timeline, rules string) {
 		listener = tl.spec(t).Shell("INPUT")
 	}
 	l := lab.New(t, lab.Options{Sequence: tl.seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat, Listener: listener})
-	src, dst := l.ClientIP4, l.ServerIP4
+	src := l.ClientIP4
 	fam := 4
 	if tl.v6 {
-		src, dst, fam = l.ClientIP6, l.ServerIP6, 6
+		src, fam = l.ClientIP6, 6
 	}
-	connectPort := tl.secure
-	if tl.dnat {
-		connectPort = tl.knock
-	}
-	late := make([]time.Duration, len(tl.events))
-	err := l.Client.Do(func() error {
-		senders := map[kind]knocker.Sender{}
-		for k, spec := range map[kind]struct {
-			p    knocker.Protocol
-			port int
-		}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
-			s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			senders[k] = s
-		}
-		start := time.Now()
-		for i, e := range tl.events {
-			due := start.Add(time.Duration(e.ms) * time.Millisecond)
-			if err := knocker.SystemClock.SleepUntil(context.Background(), due); err != nil {
-				return err
-			}
-			late[i] = time.Since(due)
-			if err := senders[e.kind].Burst(e.n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	late, err := sendTimeline(l, tl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,4 +263,45 @@ func format(o outcome) string {
 		}
 	}
 	return s
+}
+
+// sendTimeline sends tl's packets from l's client, each event at its time,
+// and returns how late each was released.
+func sendTimeline(l *lab.Lab, tl timeline) ([]time.Duration, error) {
+	dst := l.ServerIP4
+	if tl.v6 {
+		dst = l.ServerIP6
+	}
+	connectPort := tl.secure
+	if tl.dnat {
+		connectPort = tl.knock
+	}
+	late := make([]time.Duration, len(tl.events))
+	err := l.Client.Do(func() error {
+		senders := map[kind]knocker.Sender{}
+		for k, spec := range map[kind]struct {
+			p    knocker.Protocol
+			port int
+		}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
+			s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			senders[k] = s
+		}
+		start := time.Now()
+		for i, e := range tl.events {
+			due := start.Add(time.Duration(e.ms) * time.Millisecond)
+			if err := knocker.SystemClock.SleepUntil(context.Background(), due); err != nil {
+				return err
+			}
+			late[i] = time.Since(due)
+			if err := senders[e.kind].Burst(e.n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return late, err
 }

@@ -1,9 +1,7 @@
 package firewall_test
 
 import (
-	"context"
 	"fmt"
-	"net/netip"
 	"reflect"
 	"sync"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/knockssh/knockssh/firewall"
 	"github.com/knockssh/knockssh/internal/lab"
-	"github.com/knockssh/knockssh/knocker"
 )
 
 // TestRestoreMatchesSeed is the differential test of the restore form: for
@@ -39,7 +36,7 @@ func TestRestoreMatchesSeed(t *testing.T) {
 			errs := make([]error, len(labs))
 			for i, l := range labs {
 				wg.Add(1)
-				go func() { defer wg.Done(); errs[i] = sendTimeline(l, tl) }()
+				go func() { defer wg.Done(); _, errs[i] = sendTimeline(l, tl) }()
 			}
 			wg.Wait()
 			for _, err := range errs {
@@ -57,42 +54,6 @@ func TestRestoreMatchesSeed(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sendTimeline sends tl's packets from l's client, each event at its time.
-func sendTimeline(l *lab.Lab, tl timeline) error {
-	dst := l.ServerIP4
-	if tl.v6 {
-		dst = l.ServerIP6
-	}
-	connectPort := tl.secure
-	if tl.dnat {
-		connectPort = tl.knock
-	}
-	return l.Client.Do(func() error {
-		senders := map[kind]knocker.Sender{}
-		for k, spec := range map[kind]struct {
-			p    knocker.Protocol
-			port int
-		}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
-			s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			senders[k] = s
-		}
-		start := time.Now()
-		for _, e := range tl.events {
-			if err := knocker.SystemClock.SleepUntil(context.Background(), start.Add(time.Duration(e.ms)*time.Millisecond)); err != nil {
-				return err
-			}
-			if err := senders[e.kind].Burst(e.n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // observe returns the listener's counters under common names (the seed's

@@ -7,9 +7,10 @@ import (
 	"io/fs"
 )
 
-// checkPerm refuses a knock config others may write and warns about one
-// others may read.
-func checkPerm(path string, fi fs.FileInfo, warn func(string)) error {
+// CheckPerm refuses a file of knock secrets (a knock config, a settings
+// file) that others may write, and warns through warn (which may be nil)
+// about one others may read.
+func CheckPerm(path string, fi fs.FileInfo, warn func(string)) error {
 	mode := fi.Mode().Perm()
 	if mode&0o022 != 0 {
 		return fmt.Errorf("%s is writable by others (mode %04o): it holds knock secrets; chmod 600 %s", path, mode, path)

@@ -326,7 +326,7 @@ func (l *lookup) read(path string, ssh bool) (*source, []byte, error) {
 		return nil, nil, err
 	}
 	if !ssh {
-		if err := checkPerm(path, fi, l.warnOnce); err != nil {
+		if err := CheckPerm(path, fi, l.warnOnce); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -365,7 +365,7 @@ func (l *lookup) checkSSHPerms() error {
 		if secret {
 			warn = l.warnOnce
 		}
-		if err := checkPerm(src.path, src.fi, warn); err != nil {
+		if err := CheckPerm(src.path, src.fi, warn); err != nil {
 			return err
 		}
 	}

@@ -74,18 +74,9 @@ func BenchmarkFrontEnd(b *testing.B) {
 		f := newFront(b, labStanza)
 		open := lab.New(b, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Listener: "none"})
 		env := append(os.Environ(), "XDG_CACHE_HOME="+open.Dir)
-		timed := func(h *lab.Host, env []string, name string, args ...string) time.Duration {
-			c := h.Command(context.Background(), name, args...)
-			c.Env = env
-			start := time.Now()
-			if out, err := c.CombinedOutput(); err != nil {
-				b.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-			}
-			return time.Since(start)
-		}
 		for range runs {
-			knock = append(knock, timed(f.l.Client, f.env, knocksshBin, "-F", f.l.SSH.Config, "lab", "true"))
-			plain = append(plain, timed(open.Client, env, "ssh", "-F", open.SSH.Config, "lab", "true"))
+			knock = append(knock, timed(b, f.l.Client, f.env, knocksshBin, "-F", f.l.SSH.Config, "lab", "true"))
+			plain = append(plain, timed(b, open.Client, env, "ssh", "-F", open.SSH.Config, "lab", "true"))
 		}
 
 		blob := filepath.Join(open.Dir, "sparse")
@@ -106,10 +97,10 @@ func BenchmarkFrontEnd(b *testing.B) {
 		}
 		proxy := fmt.Sprintf("ProxyCommand=%s %s --proxy --config %s %%n %%h %%p", self, knocksshBin, empty)
 		rssEnvs := append(env, rssEnv+"="+rssFile)
-		timed(open.Client, env, "scp", "-F", open.SSH.Config, "lab:"+blob, "/dev/null") // warm the page cache
+		timed(b, open.Client, env, "scp", "-F", open.SSH.Config, "lab:"+blob, "/dev/null") // warm the page cache
 		for range 5 {
-			viaProxy = append(viaProxy, timed(open.Client, rssEnvs, "scp", "-F", open.SSH.Config, "-o", proxy, "lab:"+blob, "/dev/null"))
-			viaNC = append(viaNC, timed(open.Client, env, "scp", "-F", open.SSH.Config, "-o", "ProxyCommand=nc %h %p", "lab:"+blob, "/dev/null"))
+			viaProxy = append(viaProxy, timed(b, open.Client, rssEnvs, "scp", "-F", open.SSH.Config, "-o", proxy, "lab:"+blob, "/dev/null"))
+			viaNC = append(viaNC, timed(b, open.Client, env, "scp", "-F", open.SSH.Config, "-o", "ProxyCommand=nc %h %p", "lab:"+blob, "/dev/null"))
 		}
 		data, err := os.ReadFile(rssFile)
 		if err != nil {
@@ -131,6 +122,19 @@ func BenchmarkFrontEnd(b *testing.B) {
 	b.ReportMetric(float64((median(knock) - floor).Milliseconds()), "overhead-ms")
 	b.ReportMetric(float64(median(viaNC))/float64(median(viaProxy)), "relay-ratio")
 	b.ReportMetric(float64(slices.Max(rss)), "proxy-rss-KiB")
+}
+
+// timed runs a command in a lab namespace with env and returns how long
+// it took; it stops the benchmark when the command fails.
+func timed(b *testing.B, h *lab.Host, env []string, name string, args ...string) time.Duration {
+	b.Helper()
+	c := h.Command(context.Background(), name, args...)
+	c.Env = env
+	start := time.Now()
+	if out, err := c.CombinedOutput(); err != nil {
+		b.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+	return time.Since(start)
 }
 
 func median(ds []time.Duration) time.Duration {

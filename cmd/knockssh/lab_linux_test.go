@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,15 +12,21 @@ import (
 )
 
 // TestDemo is what `make demo` runs and shows: a firewall with the seed's
-// rules and a real sshd in one namespace, knockssh knocking from another
-// with its -v timeline, then an ssh login inside the window.
+// rules and a real sshd in one namespace; from another, "knockssh lab"
+// with a knock stanza logs in through the ssh front end, showing the knock
+// timeline; plain ssh without the knock cannot get in.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true})
 	t.Logf("server %s (%s) runs sshd on port 22 behind the seed's portKnockListener (sequence 1234, window 1s)", l.Server.Name, l.ServerIP4)
-	script := knocksshBin + ` -v --knock --sequence 1234 --window 1 --port 22 192.0.2.1 && ssh -F ` + l.SSH.Config + ` lab 'echo "logged in as $(id -un) on the server, behind the knock"'`
-	t.Logf("client %s (%s) runs: knockssh -v --knock ... 192.0.2.1 && ssh lab", l.Client.Name, l.ClientIP4)
-	demo := l.Client.Command(context.Background(), "bash", "-c", script)
+	kc := filepath.Join(l.Dir, "knock_config")
+	if err := os.WriteFile(kc, []byte(labStanza), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("knock stanza (%s):\n%s", kc, strings.ReplaceAll(labStanza, "1234", "****"))
+	t.Logf("client %s (%s) runs: knockssh --config %s --knock-verbose -F ssh_config lab 'echo ...'", l.Client.Name, l.ClientIP4, filepath.Base(kc))
+	demo := l.Client.Command(context.Background(), knocksshBin, "--config", kc, "--knock-verbose", "-F", l.SSH.Config, "lab",
+		`echo "logged in as $(id -un) on the server, behind the knock"`)
 	demo.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir) // every lab has the same addresses: own lock files
 	out, err := demo.CombinedOutput()
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -32,14 +39,14 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo output lacks the login or the timeline")
 	}
 	if strings.Contains(string(out), "1234") {
-		t.Error("the -v timeline shows the sequence")
+		t.Error("the timeline shows the sequence")
 	}
 	// Without the knock, ssh cannot get in.
 	out, err = l.Client.Command(context.Background(), "ssh", "-F", l.SSH.Config, "-o", "ConnectTimeout=2", "lab", "true").CombinedOutput()
 	if err == nil {
 		t.Errorf("ssh without knocking got in: %s", out)
 	} else {
-		t.Logf("and without the knock: %s", strings.TrimSpace(string(out)))
+		t.Logf("and plain ssh, without the knock: %s", strings.TrimSpace(string(out)))
 	}
 }
 

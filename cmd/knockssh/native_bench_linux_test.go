@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,20 +26,11 @@ func BenchmarkNative(b *testing.B) {
 			b.Fatal(err)
 		}
 		openEnv := append(os.Environ(), "XDG_CACHE_HOME="+open.Dir, "KNOCKSSH_CONFIG="+empty)
-		timed := func(h *lab.Host, env []string, name string, args ...string) time.Duration {
-			c := h.Command(context.Background(), name, args...)
-			c.Env = env
-			start := time.Now()
-			if out, err := c.CombinedOutput(); err != nil {
-				b.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-			}
-			return time.Since(start)
-		}
 		for range runs {
-			native = append(native, timed(f.l.Client, f.env, knocksshBin, "--native", "-F", f.l.SSH.Config, "lab", "true"))
-			system = append(system, timed(f.l.Client, f.env, knocksshBin, "-F", f.l.SSH.Config, "lab", "true"))
-			nativeOpen = append(nativeOpen, timed(open.Client, openEnv, knocksshBin, "--native", "-F", open.SSH.Config, "lab", "true"))
-			sshOpen = append(sshOpen, timed(open.Client, openEnv, "ssh", "-F", open.SSH.Config, "lab", "true"))
+			native = append(native, timed(b, f.l.Client, f.env, knocksshBin, "--native", "-F", f.l.SSH.Config, "lab", "true"))
+			system = append(system, timed(b, f.l.Client, f.env, knocksshBin, "-F", f.l.SSH.Config, "lab", "true"))
+			nativeOpen = append(nativeOpen, timed(b, open.Client, openEnv, knocksshBin, "--native", "-F", open.SSH.Config, "lab", "true"))
+			sshOpen = append(sshOpen, timed(b, open.Client, openEnv, "ssh", "-F", open.SSH.Config, "lab", "true"))
 		}
 	}
 	fmt.Printf("\n%-48s %12s %12s %8s\n", "figure (W=1s, 1234, UDP, median)", "--native", "system ssh", "ratio")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/knockssh/knockssh/knocker"
+	"github.com/knockssh/knockssh/sshwrap"
 	"github.com/spf13/pflag"
 )
 
@@ -132,7 +133,7 @@ func (o *options) settingsConfig(flags *pflag.FlagSet, name string, stderr io.Wr
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil {
-		if err := checkSettingsPerm(name, fi, warner(stderr)); err != nil {
+		if err := sshwrap.CheckPerm(name, fi, warner(stderr)); err != nil {
 			return knocker.Config{}, err
 		}
 	}
