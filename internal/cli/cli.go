@@ -48,11 +48,11 @@ const usage = `Usage:
   knockssh --knock [options] DESTINATION
       Knock on DESTINATION and exit 0 when its secure port is open, so that
       "knockssh --knock host && ssh host" connects inside the window.
-
 `
 
 // usageTail ends the usage text, after the modes' own lines.
-const usageTail = `Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
+const usageTail = `
+Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
 config (with "IgnoreUnknown Knock*"), and /etc/ssh/knock_config.
 
 Options:
