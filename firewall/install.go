@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // A Runner runs one of the iptables tools (iptables-save, iptables-restore,
@@ -81,6 +82,11 @@ func parseSave(data []byte) (map[string]*savedTable, error) {
 	var cur *savedTable
 	var block strings.Builder
 	for n, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "is incompatible, use 'nft' tool") {
+			// iptables-nft cannot show (nor safely restore) a table that
+			// holds native nftables rules.
+			return nil, fmt.Errorf("iptables-save line %d: %s: knockssh cannot change a table managed with nft; add the rules with nft, or remove the native ones", n+1, strings.TrimSpace(strings.TrimPrefix(line, "#")))
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -254,16 +260,23 @@ func (in *Installer) Plan(ctx context.Context, remove bool) ([]Change, error) {
 		if err != nil {
 			return nil, err
 		}
-		cs = append(cs, in.plan(f, tables, remove))
+		c, err := in.plan(f, tables, remove)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
 	}
 	return cs, nil
 }
 
 // plan computes the change from the saved tables to the listener installed
 // (remove false) or absent (remove true).
-func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool) Change {
+func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool) (Change, error) {
 	s := in.Spec
 	c := Change{Family: family, before: map[string]string{}}
+	if err := in.checkForeign(family, tables); err != nil {
+		return c, err
+	}
 	var tx, diff strings.Builder
 	for _, table := range Tables {
 		t := tables[table]
@@ -380,7 +393,39 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 	}
 	c.Restore = tx.String()
 	c.Diff = diff.String()
-	return c
+	return c, nil
+}
+
+// checkForeign refuses tables where rules outside the listener's own chains
+// use its recent list: a listener loaded another way, such as the seed's
+// portKnockListener, which appends its rules to INPUT itself. Changing the
+// chains under it would leave its --set rules dropping every knock (and,
+// with the knock port = the secure port, every new connection).
+func (in *Installer) checkForeign(family int, tables map[string]*savedTable) error {
+	list := in.Spec.List()
+	for _, table := range Tables {
+		t := tables[table]
+		if t == nil {
+			continue
+		}
+		owned := (Spec{Tag: in.Spec.Tag, DNAT: true}).Owned(table)
+		n := 0
+		for _, r := range t.rules {
+			if slices.Contains(owned, r.chain) {
+				continue
+			}
+			for i := 0; i+1 < len(r.args); i++ {
+				if r.args[i] == "--name" && r.args[i+1] == list {
+					n++
+					break
+				}
+			}
+		}
+		if n > 0 {
+			return fmt.Errorf("%s: %d rule(s) outside knockssh's chains use the recent list %s: a listener loaded another way (the seed's portKnockListener?); remove it first, or use another --tag", command(family, "iptables"), n, list)
+		}
+	}
+	return nil
 }
 
 func sortedCopy(s []string) []string {
@@ -432,10 +477,17 @@ func writeDiff(w io.Writer, table string, haveText, have, wantText, want []strin
 // is now as planned. When a transaction fails or the check does not hold,
 // every family already changed is rolled back to its saved tables, so
 // nothing is left half-applied.
+//
+// Once a transaction has begun, cancelling ctx no longer interrupts it nor
+// the rollback (each family's work is bounded by a minute instead): an
+// interrupted install must not stop half-way. ctx is checked between
+// families.
 func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) error {
 	var done []Change
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	fail := func(err error) error {
-		if rb := in.rollback(ctx, append(done, changes[len(done)])); rb != nil {
+		if rb := in.rollback(work, append(done, changes[len(done)])); rb != nil {
 			return fmt.Errorf("%w; rolling back failed too: %v", err, rb)
 		}
 		return fmt.Errorf("%w (rolled back: the firewall is as it was)", err)
@@ -445,15 +497,18 @@ func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) e
 			done = append(done, c)
 			continue
 		}
-		restore := command(c.Family, "iptables-restore")
-		if _, err := in.runner().Run(ctx, []byte(c.Restore), restore, "--noflush"); err != nil {
+		if err := ctx.Err(); err != nil {
 			return fail(err)
 		}
-		tables, err := in.save(ctx, c.Family)
+		restore := command(c.Family, "iptables-restore")
+		if _, err := in.runner().Run(work, []byte(c.Restore), restore, "--noflush"); err != nil {
+			return fail(err)
+		}
+		tables, err := in.save(work, c.Family)
 		if err != nil {
 			return fail(err)
 		}
-		if again := in.plan(c.Family, tables, remove); !again.Empty() {
+		if again, err := in.plan(c.Family, tables, remove); err != nil || !again.Empty() {
 			return fail(fmt.Errorf("%s: the rules are not as planned after %s", command(c.Family, "iptables"), restore))
 		}
 		done = append(done, c)

@@ -181,3 +181,58 @@ func TestNormalize(t *testing.T) {
 		t.Error("a narrower mask normalized away")
 	}
 }
+
+// TestPlanRefusesForeignListener: a listener loaded another way (the
+// seed's portKnockListener appends its rules to INPUT itself) shares the
+// list and the check chains; install and uninstall refuse to touch it
+// rather than leave its --set rules dropping every knock.
+func TestPlanRefusesForeignListener(t *testing.T) {
+	seedStyle := strings.Replace(installedSave, "[0:0] -A INPUT -j KNOCKS_INPUT\n",
+		"[0:0] -A INPUT -p tcp -m tcp --dport 22 -j CHECKKNOCKS_INPUT\n"+
+			"[0:0] -A INPUT -p udp -m udp --dport 22 -m recent --set --name knocks_INPUT --mask 255.255.255.255 --rsource -j DROP\n", 1)
+	for _, remove := range []bool{false, true} {
+		in := &Installer{Spec: spec1234, Families: []int{4}, Runner: &fakeRunner{save: seedStyle}}
+		_, err := in.Plan(context.Background(), remove)
+		if err == nil || !strings.Contains(err.Error(), "outside knockssh's chains use the recent list knocks_INPUT") {
+			t.Errorf("remove=%v: Plan over a seed-style listener: %v", remove, err)
+		}
+	}
+	// Another tag is fine.
+	other := spec1234
+	other.Tag = "ssh"
+	in := &Installer{Spec: other, Families: []int{4}, Runner: &fakeRunner{save: seedStyle}}
+	if _, err := in.Plan(context.Background(), false); err != nil {
+		t.Errorf("Plan with another tag: %v", err)
+	}
+}
+
+// TestPlanRefusesNftTable: iptables-nft cannot show a table holding native
+// nftables rules; restoring it would flush them.
+func TestPlanRefusesNftTable(t *testing.T) {
+	save := "# Table `filter' is incompatible, use 'nft' tool.\n"
+	in := &Installer{Spec: spec1234, Families: []int{4}, Runner: &fakeRunner{save: save}}
+	if _, err := in.Plan(context.Background(), false); err == nil || !strings.Contains(err.Error(), "managed with nft") {
+		t.Errorf("Plan over an nft-managed table: %v", err)
+	}
+}
+
+// TestApplyCancelled: an interrupt before the first transaction changes
+// nothing; the transactions run on a context of their own.
+func TestApplyCancelled(t *testing.T) {
+	r := &fakeRunner{save: baseSave}
+	in := &Installer{Spec: spec1234, Families: []int{4}, Runner: r}
+	cs, err := in.Plan(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := in.Apply(ctx, cs, false); !errors.Is(err, context.Canceled) {
+		t.Errorf("Apply after cancel: %v", err)
+	}
+	for _, c := range r.calls {
+		if strings.Contains(c, "--noflush") {
+			t.Errorf("a transaction ran after the cancel: %s", c)
+		}
+	}
+}

@@ -342,5 +342,14 @@ type KernelClock struct {
 // Seconds returns the time from the clock's Now to jiffy j, negative in
 // the past.
 func (c KernelClock) Seconds(j uint64) time.Duration {
-	return time.Duration(int64(j-c.Now)) * time.Second / time.Duration(c.HZ)
+	// Whole seconds and the rest apart: d·1e9 overflows after 106 days
+	// at HZ=1000.
+	d := int64(j - c.Now)
+	hz := int64(c.HZ)
+	return time.Duration(d/hz)*time.Second + time.Duration(d%hz)*time.Second/time.Duration(hz)
+}
+
+// toJiffies converts d (not negative) to jiffies at hz without overflow.
+func toJiffies(d time.Duration, hz int) uint64 {
+	return uint64(d/time.Second)*uint64(hz) + uint64(d%time.Second)*uint64(hz)/uint64(time.Second)
 }

@@ -47,12 +47,12 @@ func ReadKernelClock() (KernelClock, error) {
 	}
 	if tlErr == nil {
 		// Advance the reading to now, by the monotonic time since.
-		c.Now = jiffies + uint64(max(mono-tlMono, 0)*time.Duration(c.HZ)/time.Second)
+		c.Now = jiffies + toJiffies(max(mono-tlMono, 0), c.HZ)
 		c.Exact = true
 		c.Source += ", jiffies from /proc/timer_list"
 		return c, nil
 	}
-	c.Now = InitialJiffies(c.HZ) + uint64(mono*time.Duration(c.HZ)/time.Second)
+	c.Now = InitialJiffies(c.HZ) + toJiffies(mono, c.HZ)
 	c.Source += ", jiffies estimated from CLOCK_MONOTONIC (/proc/timer_list: " + tlErr.Error() + ")"
 	return c, nil
 }

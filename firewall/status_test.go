@@ -204,3 +204,20 @@ func TestInferHZ(t *testing.T) {
 		t.Error("InferHZ accepted a counter no HZ explains")
 	}
 }
+
+// TestKernelClockLongUptime: ages stay right after months of uptime, where
+// jiffies·1e9 overflows 64 bits.
+func TestKernelClockLongUptime(t *testing.T) {
+	const hz = 1000
+	up := 400 * 24 * time.Hour
+	c := KernelClock{HZ: hz, Now: toJiffies(up, hz)}
+	if got := toJiffies(up, hz); got != uint64(400*24*3600*hz) {
+		t.Errorf("toJiffies(400 days) = %d", got)
+	}
+	if got := c.Seconds(c.Now - 2500); got != -2500*time.Millisecond {
+		t.Errorf("Seconds(now - 2500 jiffies) = %v, want -2.5s", got)
+	}
+	if got := c.Seconds(c.Now - uint64(200*24*3600*hz)); got != -200*24*time.Hour {
+		t.Errorf("Seconds(200 days ago) = %v", got)
+	}
+}

@@ -217,9 +217,13 @@ func Dial(ctx context.Context, c Config, address string) (net.Conn, error) {
 	if ka.Is6() {
 		fam = "ip6"
 	}
-	da, err := resolve(ctx, fam, host)
-	if err != nil {
-		return nil, err
+	// Knock and connect to one address: a name resolved twice may give
+	// two (round-robin DNS).
+	da := ka
+	if host != c.Host {
+		if da, err = resolve(ctx, fam, host); err != nil {
+			return nil, err
+		}
 	}
 	e, cleanup, err := c.engine(ka, netip.AddrPortFrom(da, uint16(p)))
 	if err != nil {
@@ -237,9 +241,13 @@ func Dial(ctx context.Context, c Config, address string) (net.Conn, error) {
 	if err != nil {
 		quiet = quiet.Add(time.Duration(len(c.Sequence))*c.Window + c.Margin)
 	}
-	if lerr := lk.release(quiet); lerr != nil && err == nil {
-		conn.Close()
-		return nil, lerr
+	if lerr := lk.release(quiet); lerr != nil {
+		// Bookkeeping must not cost a connection that got through.
+		if err != nil {
+			err = errors.Join(err, lerr)
+		} else if c.Trace != nil {
+			c.Trace(Event{Kind: EventBusy, Err: lerr})
+		}
 	}
 	if errors.Is(err, ErrNoAnswer) {
 		return nil, fmt.Errorf("%w; check that the sequence, window (%v), knock port (%d) and protocol (%v) match the server's rules and that %v packets reach %v", err, c.Window, c.Port, c.Protocol, c.Protocol, ka)

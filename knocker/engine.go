@@ -50,7 +50,7 @@ type Event struct {
 	At      time.Duration // offset from the attempt's scheduled start
 	Late    time.Duration // release error: actual minus scheduled instant
 	Wait    time.Duration // for EventWait, how long
-	Err     error         // for EventDial
+	Err     error         // for EventDial; for EventBusy, a lock file error
 }
 
 // String formats the event as one line of a timeline.
@@ -70,6 +70,9 @@ func (e Event) String() string {
 	case EventFlush:
 		return fmt.Sprintf("attempt %d: cleared the server's knock list for this address", e.Attempt)
 	case EventBusy:
+		if e.Err != nil {
+			return fmt.Sprintf("recording the quiet period in the lock file: %v", e.Err)
+		}
 		if e.Wait > 0 {
 			return fmt.Sprintf("waiting %.3fs for an earlier knock's window on this server to pass", e.Wait.Seconds())
 		}

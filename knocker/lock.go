@@ -45,7 +45,10 @@ func acquire(ctx context.Context, dir string, target netip.AddrPort, waiting fun
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock directory: %w", err)
 	}
-	f, err := os.OpenFile(lockPath(dir, target), os.O_RDWR|os.O_CREATE, 0o600)
+	if err := checkLockDir(dir); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(lockPath(dir, target), os.O_RDWR|os.O_CREATE|noFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock file: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,20 +27,32 @@ func relayFiles(conn net.Conn, in io.Reader, out io.Writer) (done bool, err erro
 	if err != nil {
 		return false, nil
 	}
-	defer sf.Close()
-	defer tc.Close()
 	sock := int(sf.Fd())
 	if err := unix.SetNonblock(sock, true); err != nil {
+		sf.Close()
 		return false, nil
 	}
+	defer tc.Close()
 	infd, outfd := int(inF.Fd()), int(outF.Fd()) // Fd makes them blocking
 	upErr := make(chan error, 1)
+	// Whichever direction ends last closes sf: the upload may still be
+	// reading stdin when Relay returns, and must not shut down a
+	// descriptor number reused since.
+	var users atomic.Int32
+	users.Store(2)
+	release := func() {
+		if users.Add(-1) == 0 {
+			sf.Close()
+		}
+	}
 	go func() {
 		err := copyFD(sock, infd, sock)
 		unix.Shutdown(sock, unix.SHUT_WR) // the server sees EOF
+		release()
 		upErr <- err
 	}()
 	err = copyFD(outfd, sock, sock)
+	release()
 	if err != nil && !isEPIPE(err) {
 		return true, err
 	}

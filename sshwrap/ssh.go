@@ -41,9 +41,12 @@ func Resolve(ctx context.Context, sshPath string, inv Invocation) (Resolved, err
 	cmd.Stdin = nil
 	out, err := cmd.Output()
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.IndexByte(msg, '\n'); i >= 0 {
-			msg = msg[:i]
+		// The last line that is not -v's chatter says what is wrong.
+		var msg string
+		for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "debug") && !strings.HasPrefix(line, "OpenSSH_") {
+				msg = line
+			}
 		}
 		return Resolved{}, fmt.Errorf("%s -G %s: %w: %s", filepath.Base(sshPath), inv.Alias, err, msg)
 	}
@@ -86,6 +89,9 @@ type Wrapper struct {
 	Self string
 	// Config is --config: the only knock config read, when set.
 	Config string
+	// SSHConfig is --ssh-config: the ssh config whose Knock* lines are read
+	// when ssh's own -F does not name one.
+	SSHConfig string
 	// Verbose makes the ProxyCommand print the knock timeline.
 	Verbose bool
 	// Warn receives warnings (a config readable by others, say).
@@ -102,17 +108,27 @@ func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, kno
 	if err != nil || inv.Dest < 0 || inv.NoConnect {
 		return plain, false, nil // ssh says what is wrong, or needs no knock
 	}
-	_, found, err := Lookup(inv.Alias, w.files(inv.ConfigFile), w.Warn)
+	sshConfig := inv.ConfigFile
+	if sshConfig == "" {
+		sshConfig = w.SSHConfig
+	}
+	_, found, err := Lookup(inv.Alias, w.files(sshConfig), w.Warn)
 	if err != nil {
 		return nil, false, err
 	}
 	if !found {
 		return plain, false, nil
 	}
+	if err := checkHostname(inv.Alias); err != nil {
+		return nil, false, err
+	}
 	var viaArgs string
 	if v, ok := inv.Option("ProxyCommand"); ok && !strings.EqualFold(v, "none") {
+		if isKnockProxy(v) {
+			return plain, false, nil // the command line already knocks
+		}
 		viaArgs = "ProxyCommand " + v
-	} else if inv.JumpHosts != "" {
+	} else if inv.JumpHosts != "" && !strings.EqualFold(inv.JumpHosts, "none") {
 		viaArgs = "ProxyJump " + inv.JumpHosts
 	}
 	if viaArgs == "" {
@@ -131,9 +147,9 @@ func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, kno
 		}
 	}
 	if viaArgs != "" {
-		return nil, false, fmt.Errorf("%s has a knock stanza, but ssh reaches it through %.60s: the knocks would leave from this machine and the connection from the proxy; give the knock stanza to the first host ssh dials itself (a ProxyJump host included), or remove the proxy", inv.Alias, viaArgs)
+		return nil, false, fmt.Errorf("%s has a knock stanza, but ssh reaches it through %.60s: the knocks would leave from this machine and the connection from the proxy; give the knock stanza to the first host ssh dials itself (for a ProxyJump host, with \"ProxyCommand knockssh --proxy %%n %%h %%p\" in its ssh config), or remove the proxy", inv.Alias, viaArgs)
 	}
-	return append([]string{w.SSH, "-o", "ProxyCommand=" + w.ProxyCommand(inv.ConfigFile)}, args...), true, nil
+	return append([]string{w.SSH, "-o", "ProxyCommand=" + w.ProxyCommand(sshConfig)}, args...), true, nil
 }
 
 // files is the knock configs the wrapper and its ProxyCommand read.
@@ -151,16 +167,39 @@ func (w Wrapper) ProxyCommand(sshConfig string) string {
 	var b strings.Builder
 	b.WriteString(percentQuote(w.Self))
 	b.WriteString(" --proxy")
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
 	if w.Config != "" {
-		b.WriteString(" --config " + percentQuote(w.Config))
+		b.WriteString(" --config " + percentQuote(abs(w.Config)))
 	} else if sshConfig != "" {
-		b.WriteString(" --ssh-config " + percentQuote(sshConfig))
+		b.WriteString(" --ssh-config " + percentQuote(abs(sshConfig)))
 	}
 	if w.Verbose {
 		b.WriteString(" -v")
 	}
-	b.WriteString(" %n %h %p")
+	b.WriteString(" -- %n %h %p")
 	return b.String()
+}
+
+// checkHostname refuses a destination ssh would expand unquoted into the
+// ProxyCommand's shell command line: OpenSSH before 9.6 passes shell
+// metacharacters in %n through (CVE-2023-51385), and knockssh must not
+// bring that back by adding a ProxyCommand.
+func checkHostname(alias string) error {
+	bad := strings.HasPrefix(alias, "-") || strings.ContainsAny(alias, "'`\"$\\;&<>|(){}") // as ssh 9.6
+	for _, r := range alias {
+		if r <= ' ' || r == 0x7f {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Errorf("destination %.60q holds characters a shell would interpret: refusing to pass it to a ProxyCommand", alias)
+	}
+	return nil
 }
 
 // isKnockProxy reports a ProxyCommand that already runs knockssh --proxy.
@@ -168,25 +207,21 @@ func isKnockProxy(pc string) bool {
 	return strings.Contains(pc, "knockssh") && strings.Contains(pc, "--proxy")
 }
 
-// percentQuote quotes s for the shell that runs a ProxyCommand, after
-// ssh's % expansion.
+// percentQuote quotes s as one word of a ProxyCommand (shellQuote is per
+// platform), after ssh's % expansion.
 func percentQuote(s string) string {
 	return strings.ReplaceAll(shellQuote(s), "%", "%%")
-}
-
-// shellQuote quotes s as one POSIX shell word.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:@+,%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // FindSSH returns the ssh program: $KNOCKSSH_SSH when set, else ssh on
 // $PATH.
 func FindSSH() (string, error) {
 	if p := os.Getenv("KNOCKSSH_SSH"); p != "" {
-		return p, nil
+		lp, err := exec.LookPath(p) // exec does not search PATH
+		if err != nil {
+			return "", fmt.Errorf("$KNOCKSSH_SSH: %w", err)
+		}
+		return lp, nil
 	}
 	p, err := exec.LookPath("ssh")
 	if err != nil {

@@ -286,6 +286,9 @@ func TestStanzaHostMatch(t *testing.T) {
 func TestStanzaHostMatchOpenSSH(t *testing.T) {
 	ssh, err := exec.LookPath("ssh")
 	if err != nil || runtime.GOOS == "windows" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs OpenSSH's ssh for this test: %v", err)
+		}
 		t.Skip("no ssh")
 	}
 	dir := t.TempDir()
@@ -304,7 +307,7 @@ func TestStanzaHostMatchOpenSSH(t *testing.T) {
 		writeFile(t, path, "Host "+tt.patterns+"\n    Port 2345\n", 0o600)
 		out, err := exec.Command(ssh, "-G", "-F", path, tt.alias).Output()
 		if err != nil {
-			t.Skipf("ssh -G: %v", err)
+			t.Fatalf("ssh -G -F %s %s: %v", path, tt.alias, err)
 		}
 		want := bytes.Contains(out, []byte("\nport 2345\n"))
 		args, _ := splitArgs(tt.patterns)

@@ -116,7 +116,9 @@ func TestServerStatus(t *testing.T) {
 	// Ages: burst 1 went out 2.7 s before the status began (a loaded
 	// machine may start the status late, never early), burst 2 one window
 	// after burst 1.
-	m := regexp.MustCompile(`burst 1: 1 knock at -(\d+\.\d+)s\n\s+burst 2: 2 knocks at -(\d+\.\d+)s`).FindStringSubmatch(out)
+	// The sequence is known: the bursts that match it show no counts
+	// (they would spell it out).
+	m := regexp.MustCompile(`burst 1: knocks as the sequence wants at -(\d+\.\d+)s\n\s+burst 2: knocks as the sequence wants at -(\d+\.\d+)s`).FindStringSubmatch(out)
 	if m == nil {
 		t.Errorf("--server-status after 2 bursts lacks the two bursts with their ages")
 	} else {
@@ -141,24 +143,29 @@ func TestServerStatus(t *testing.T) {
 	c.Dir = "/"
 	nobody, err := c.CombinedOutput()
 	t.Logf("as nobody:\n%s", nobody)
-	if err != nil || !strings.Contains(string(nobody), "ages estimated") || !strings.Contains(string(nobody), "burst 2: 2 knocks at -") ||
+	if err != nil || !strings.Contains(string(nobody), "ages estimated") || !strings.Contains(string(nobody), "burst 2: knocks as the sequence wants at -") ||
 		!strings.Contains(string(nobody), "visible to other users") {
 		t.Errorf("--server-status as nobody: %v", err)
 	}
 
 	l.FlushRecent(t)
 	diagRun(t, l, l.Client, l.Dir, "--knock", "--config", kc, "--margin", "50ms", "lab")
+	opened := time.Now()
 	out, _ = diagRun(t, l, l.Server, l.Dir, "--server-status", "--config", kc, "lab")
 	t.Logf("after a complete knock:\n%s", out)
-	for _, want := range []string{
-		"192.0.2.2: 10 hit(s)",
-		"burst 1: 1 knock at -3.",
-		"burst 4: 4 knocks at -0.",
-		"complete: the rules will open: a connection from this source is accepted now, until +0.",
-	} {
+	wants := []string{"192.0.2.2: 10 hit(s)", "burst 4: knocks as the sequence wants at -", "complete: the rules will open"}
+	// The window is open for W - margin after --knock returns; a status
+	// that a loaded machine started later rightly says it has passed.
+	if time.Since(opened) < 900*time.Millisecond {
+		wants = append(wants, "a connection from this source is accepted now, until +0.")
+	}
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
 			t.Errorf("--server-status after a complete knock lacks %q", want)
 		}
+	}
+	if regexp.MustCompile(`\d knocks? at`).MatchString(out) {
+		t.Errorf("--server-status shows the counts of a matching knock (the sequence)")
 	}
 	// The gaps shown are the kernel's: compare them with the stamps in the
 	// list (a loaded machine may delay a burst by a few jiffies; the
@@ -267,7 +274,7 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("--watch --count 4 printed %d lines, want 4", len(lines))
 	}
 	for k, line := range lines {
-		want := fmt.Sprintf("192.0.2.2: burst %d: %d udp knock", k+1, k+1)
+		want := fmt.Sprintf("192.0.2.2: burst %d: udp knocks as the sequence wants", k+1)
 		if !strings.Contains(line, want) {
 			t.Errorf("line %d %q lacks %q", k+1, line, want)
 		}

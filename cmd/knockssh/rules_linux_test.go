@@ -234,3 +234,25 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestInstallOverSeedListener: on a server running the seed's
+// portKnockListener INPUT (its rules in INPUT itself), --install and
+// --uninstall with the same tag refuse and change nothing; with another
+// tag, install works beside it.
+func TestInstallOverSeedListener(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22})
+	before := saveState(t, l)
+	for _, mode := range []string{"--install", "--uninstall"} {
+		_, stderr, err := serverKnockssh(t, l, mode, "--port", "22", "--sequence", "1234", "--window", "1")
+		if err == nil || !strings.Contains(stderr, "outside knockssh's chains use the recent list knocks_INPUT") {
+			t.Errorf("%s over the seed's listener: %v\n%s", mode, err, stderr)
+		}
+		if after := saveState(t, l); after != before {
+			t.Errorf("%s changed the firewall:\n%s", mode, after)
+		}
+	}
+	if _, stderr, err := serverKnockssh(t, l, "--install", "--port", "22", "--sequence", "1234", "--window", "1", "--tag", "T2"); err != nil {
+		t.Errorf("--install --tag T2 beside the seed's listener: %v\n%s", err, stderr)
+	}
+}

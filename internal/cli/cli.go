@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/knockssh/knockssh/knocker"
@@ -71,7 +72,7 @@ func usageText() string {
 // Main runs knockssh with args (without the program name) and returns the
 // process exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGHUP, syscall.SIGTERM) // ssh ends its ProxyCommand with SIGHUP
 	defer stop()
 	return run(ctx, args, stdin, stdout, stderr)
 }
@@ -305,7 +306,7 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitSSH
 	}
-	w := sshwrap.Wrapper{SSH: ssh, Self: self, Config: o.config, Verbose: o.knockVerbose, Warn: warner(stderr)}
+	w := sshwrap.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr)}
 	if inv, err := sshwrap.ScanArgs(args); err == nil && inv.Verbose > 0 {
 		w.Verbose = true
 	}

@@ -117,6 +117,11 @@ func checkDestination(d string) error {
 	if d == "" || strings.HasPrefix(d, "-") || strings.ContainsAny(d, " \t\r\n\"'#*?!,=\\") {
 		return fmt.Errorf("DESTINATION %q is not a plain host name or alias", d)
 	}
+	// Host patterns match the name ssh takes from the destination: with a
+	// user@ or an ssh:// URI the stanza would never apply.
+	if inv, err := sshwrap.ScanArgs([]string{d}); err != nil || inv.Alias != d {
+		return fmt.Errorf("DESTINATION %q is not a plain host name or alias: give the host alone (no user@, ssh:// or :port)", d)
+	}
 	return nil
 }
 
@@ -159,7 +164,7 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 			return fmt.Errorf("--protocol: %w", err)
 		}
 	}
-	_, found, err := sshwrap.Lookup(dest, []sshwrap.File{{Path: path, Optional: true}}, warner(s.err))
+	old, found, err := sshwrap.Lookup(dest, []sshwrap.File{{Path: path, Optional: true}}, warner(s.err))
 	if err != nil {
 		return err
 	}
@@ -176,6 +181,22 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 	}
 	if err := spec.Validate(); err != nil {
 		return err
+	}
+	// Earlier lines (a "Host *" block, say) that already set a value for
+	// dest win over the appended stanza: the client would then knock
+	// otherwise than the rules printed here expect.
+	var clash []string
+	if c := old.Config; c.Port != 0 && c.Port != spec.KnockPort {
+		clash = append(clash, "KnockPort")
+	}
+	if c := old.Config; c.Window != 0 && c.Window != window {
+		clash = append(clash, "KnockWindow")
+	}
+	if c := old.Config; c.Protocol != 0 && c.Protocol != proto {
+		clash = append(clash, "KnockProtocol")
+	}
+	if len(clash) > 0 {
+		return fmt.Errorf("earlier lines in %s already set %s for %s, and the first value wins: give the same values with --port, --window, --protocol, or edit that file", path, strings.Join(clash, ", "), dest)
 	}
 	stanza := fmt.Sprintf("Host %s\n    KnockSequence %s\n    KnockPort %d\n    KnockWindow %d\n", dest, seq.Digits(), spec.KnockPort, spec.Window)
 	if proto != knocker.UDP {
@@ -225,6 +246,7 @@ func appendStanza(path, stanza string) error {
 		prefix = append(prefix, '\n')
 	}
 	if _, err := f.Write(append(prefix, stanza...)); err != nil {
+		f.Truncate(fi.Size()) // no half stanza
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return f.Close()

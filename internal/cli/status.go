@@ -122,15 +122,17 @@ func printStatus(w io.Writer, src string, hits []uint64, spec firewall.Spec, kno
 		p.Bursts = firewall.Bursts(hits, firewall.BurstGap(0, c.HZ))
 	}
 	for i := range p.Bursts {
-		fmt.Fprintf(w, "  %s\n", burstLine(i, p, c))
+		fmt.Fprintf(w, "  %s\n", burstLine(i, p, known, c))
 	}
 	fmt.Fprintf(w, "  -> %s\n", verdict(p, spec, known, c))
 }
 
-// burstLine describes burst i of p.
-func burstLine(i int, p firewall.Progress, c firewall.KernelClock) string {
+// burstLine describes burst i of p. When the sequence is known, a burst
+// that matches it is shown without its count: the counts of a matching
+// knock are the sequence.
+func burstLine(i int, p firewall.Progress, known bool, c firewall.KernelClock) string {
 	b := p.Bursts[i]
-	line := fmt.Sprintf("burst %d: %d knock%s at %s", i+1, b.Knocks, plural(b.Knocks), secs(c.Seconds(b.First)))
+	line := fmt.Sprintf("burst %d: %s at %s", i+1, knockCount(b.Knocks, "", known && i >= len(p.Bursts)-p.Matched), secs(c.Seconds(b.First)))
 	if i > 0 {
 		line += fmt.Sprintf(" (%.2fs after burst %d)", float64(b.First-p.Bursts[i-1].First)/float64(c.HZ), i)
 	}
@@ -185,4 +187,16 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// knockCount says how many knocks (of proto, if given) a burst had, or,
+// for a burst matching the sequence, only that it matched.
+func knockCount(n int, proto string, matches bool) string {
+	if proto != "" {
+		proto += " "
+	}
+	if matches {
+		return proto + "knocks as the sequence wants"
+	}
+	return fmt.Sprintf("%d %sknock%s", n, proto, plural(n))
 }

@@ -88,7 +88,8 @@ func (w *watcher) packet(t time.Time, src netip.Addr, proto firewall.Proto, dpor
 	if w.spec.DNAT {
 		connPort = w.spec.KnockPort
 	}
-	knock := dport == w.spec.KnockPort && (proto == firewall.UDP || syn)
+	// With DNAT a SYN to the knock port is a connection attempt, not a knock.
+	knock := dport == w.spec.KnockPort && (proto == firewall.UDP || syn && !w.spec.DNAT)
 	conn := proto == firewall.TCP && syn && dport == connPort
 	if !knock && !conn {
 		return
@@ -177,7 +178,7 @@ func (w *watcher) flushOne(src netip.Addr, now time.Time) {
 	prog := w.spec.Decode(stamps, w.hz)
 	i := len(prog.Bursts) - 1
 	b := prog.Bursts[i]
-	line := fmt.Sprintf("burst %d: %d %s knock%s", i+1, b.Knocks, p.proto, plural(b.Knocks))
+	line := fmt.Sprintf("burst %d: %s", i+1, knockCount(b.Knocks, p.proto, i >= len(prog.Bursts)-prog.Matched))
 	if i > 0 {
 		line += fmt.Sprintf(", %.2fs after burst %d", float64(b.First-prog.Bursts[i-1].First)/float64(w.hz), i)
 	}

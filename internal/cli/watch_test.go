@@ -43,9 +43,9 @@ func TestWatcher(t *testing.T) {
 		want    []string
 	}{
 		{"complete", true, []int{1, 2, 3, 4}, true, []string{
-			"03:04:05.000 192.0.2.2: burst 1: 1 udp knock -> in progress: burst 1 of 4 matches, burst 2 due at +0.75s",
-			"03:04:06.000 192.0.2.2: burst 2: 2 udp knocks, 1.00s after burst 1 -> in progress: burst 2 of 4 matches",
-			"03:04:08.000 192.0.2.2: burst 4: 4 udp knocks, 1.00s after burst 3 -> complete: the rules will open: a connection from this source is accepted now, until +0.7",
+			"03:04:05.000 192.0.2.2: burst 1: udp knocks as the sequence wants -> in progress: burst 1 of 4 matches, burst 2 due at +0.75s",
+			"03:04:06.000 192.0.2.2: burst 2: udp knocks as the sequence wants, 1.00s after burst 1 -> in progress: burst 2 of 4 matches",
+			"03:04:08.000 192.0.2.2: burst 4: udp knocks as the sequence wants, 1.00s after burst 3 -> complete: the rules will open: a connection from this source is accepted now, until +0.7",
 			"03:04:08.250 192.0.2.2: connection to port 22 accepted by the rules",
 		}},
 		{"wrong", true, []int{1, 3}, false, []string{
