@@ -1,9 +1,11 @@
 package sshwrap
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -25,7 +27,7 @@ type HostConfig struct {
 	Port     int    // default 22
 	User     string // default the local user
 	// HostKeyAlias, when set, is the name looked up in and written to the
-	// known_hosts files instead of HostName.
+	// known_hosts files instead of HostName, as given: without [ ]:port.
 	HostKeyAlias string
 	// IdentityFiles are the private keys to try (-i first, then
 	// IdentityFile lines); when none is given, ssh's default files
@@ -187,6 +189,7 @@ type UnsupportedError struct {
 	What string
 }
 
+// Error says what is not supported and to use the system ssh instead.
 func (e *UnsupportedError) Error() string {
 	if e.What != "" {
 		return fmt.Sprintf("--native does not support %s (%s); use the system ssh", e.Option, e.What)
@@ -225,13 +228,39 @@ func sshConfigFiles(configFile string) []sshFile {
 
 // readSSHConfig records in s the values of the native keywords that apply
 // to alias in file, and in the files it includes. Match blocks are
-// skipped, as Lookup skips them.
-func readSSHConfig(s *settings, alias string, f sshFile) error {
+// skipped, as Lookup skips them; warnMatch, when not nil, is told of a
+// native keyword in one.
+func readSSHConfig(s *settings, alias string, f sshFile, warnMatch func(string)) error {
 	l := &lookup{alias: alias, warned: map[string]bool{}, from: map[string]*source{}}
-	return l.nativeFile(s, f.path, f.optional, f.system, true, 0)
+	return l.nativeFile(s, f.path, f.optional, f.system, true, 0, warnMatch)
 }
 
-func (l *lookup) nativeFile(s *settings, path string, optional, system, active bool, depth int) error {
+// matchKeyword returns the first line of data, the contents of path, in a
+// Match block with a keyword the native client uses (or an Include), and
+// the keyword; "" when there is none.
+func matchKeyword(data []byte, path string) (where, keyword string) {
+	inMatch := false
+	for i, text := range bytes.Split(data, []byte("\n")) {
+		key, _, ok := splitLine(string(text))
+		if !ok {
+			continue
+		}
+		lkey := strings.ToLower(key)
+		switch {
+		case lkey == "match":
+			inMatch = true
+		case lkey == "host":
+			inMatch = false
+		case inMatch && lkey == "include":
+			return fmt.Sprintf("%s:%d", path, i+1), "Include"
+		case inMatch && nativeKeywords[lkey] != "":
+			return fmt.Sprintf("%s:%d", path, i+1), nativeKeywords[lkey]
+		}
+	}
+	return "", ""
+}
+
+func (l *lookup) nativeFile(s *settings, path string, optional, system, active bool, depth int, warnMatch func(string)) error {
 	l.nfiles++
 	if path == os.DevNull {
 		return nil // -F /dev/null: no config, as for ssh
@@ -246,6 +275,11 @@ func (l *lookup) nativeFile(s *settings, path string, optional, system, active b
 	sc, err := l.scan(data, path, true)
 	if err != nil {
 		return err
+	}
+	if warnMatch != nil && active {
+		if where, kw := matchKeyword(data, path); where != "" {
+			warnMatch(fmt.Sprintf("Match blocks are not evaluated by --native; %s at %s ignored", kw, where))
+		}
 	}
 	cfg, err := decode(sc.data)
 	if err == nil && len(cfg.Hosts) != len(sc.hosts)+1 {
@@ -289,7 +323,7 @@ func (l *lookup) nativeFile(s *settings, path string, optional, system, active b
 						if l.nfiles >= maxFiles {
 							return fmt.Errorf("%s:%d: Include: more than %d files to read", path, n.Pos().Line, maxFiles)
 						}
-						if err := l.nativeFile(s, p, true, system, on, depth+1); err != nil {
+						if err := l.nativeFile(s, p, true, system, on, depth+1, warnMatch); err != nil {
 							return err
 						}
 					}
@@ -314,8 +348,16 @@ func ResolveHost(alias string, o *ClientOptions) (HostConfig, error) {
 			return HostConfig{}, err
 		}
 	}
+	// One warning about Match blocks is enough.
+	matchWarned := false
+	warnMatch := func(msg string) {
+		if o.Warn != nil && !matchWarned {
+			matchWarned = true
+			o.Warn(msg)
+		}
+	}
 	for _, f := range sshConfigFiles(o.ConfigFile) {
-		if err := readSSHConfig(&s, alias, f); err != nil {
+		if err := readSSHConfig(&s, alias, f, warnMatch); err != nil {
 			return HostConfig{}, err
 		}
 	}
@@ -519,11 +561,16 @@ func (s *settings) resolve(alias string, o *ClientOptions) (HostConfig, error) {
 			h.IdentityAgent = p
 		}
 	}
-	home, _ := os.UserHomeDir()
-	h.UserKnownHostsFiles = []string{filepath.Join(home, ".ssh", "known_hosts"), filepath.Join(home, ".ssh", "known_hosts2")}
-	h.GlobalKnownHostsFiles = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
-	if runtime.GOOS == "windows" {
-		pd := os.Getenv("ProgramData")
+	// Never known_hosts files relative to the current directory: without
+	// a home directory there are no user files, without ProgramData no
+	// global file on Windows.
+	h.UserKnownHostsFiles, h.GlobalKnownHostsFiles = nil, nil
+	if home := homeDir(); home != "" {
+		h.UserKnownHostsFiles = []string{filepath.Join(home, ".ssh", "known_hosts"), filepath.Join(home, ".ssh", "known_hosts2")}
+	}
+	if runtime.GOOS != "windows" {
+		h.GlobalKnownHostsFiles = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
+	} else if pd := os.Getenv("ProgramData"); pd != "" && filepath.IsAbs(pd) {
 		h.GlobalKnownHostsFiles = []string{filepath.Join(pd, "ssh", "ssh_known_hosts")}
 	}
 	for key, dst := range map[string]*[]string{"UserKnownHostsFile": &h.UserKnownHostsFiles, "GlobalKnownHostsFile": &h.GlobalKnownHostsFiles} {
@@ -557,6 +604,18 @@ func (s *settings) resolve(alias string, o *ClientOptions) (HostConfig, error) {
 	return h, nil
 }
 
+// homeDir returns the user's home directory: $HOME (%USERPROFILE% on
+// Windows), else the account's, else "" (never a relative path).
+func homeDir() string {
+	if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) {
+		return home
+	}
+	if u, err := user.Current(); err == nil && filepath.IsAbs(u.HomeDir) {
+		return u.HomeDir
+	}
+	return ""
+}
+
 // firstWord returns the first word of an ssh_config value.
 func firstWord(v string) string {
 	words, ok := splitWords(v)
@@ -567,12 +626,13 @@ func firstWord(v string) string {
 }
 
 // configTime parses an ssh_config time: seconds, or a sum of numbers
-// with the units s, m, h, d and w, as ssh's convtime.
+// with the units s, m, h, d and w, as ssh's convtime, which refuses a
+// total over 2^31-1 seconds (about 68 years).
 func configTime(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, errors.New("empty")
 	}
-	var total time.Duration
+	var total int64 // seconds
 	for s != "" {
 		i := 0
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -581,28 +641,31 @@ func configTime(s string) (time.Duration, error) {
 		if i == 0 || i > 9 {
 			return 0, errors.New("bad time")
 		}
-		n, _ := strconv.Atoi(s[:i])
-		unit := time.Second
+		n, _ := strconv.ParseInt(s[:i], 10, 64)
+		unit := int64(1)
 		s = s[i:]
 		if s != "" {
 			switch s[0] | 0x20 {
 			case 's':
 			case 'm':
-				unit = time.Minute
+				unit = 60
 			case 'h':
-				unit = time.Hour
+				unit = 60 * 60
 			case 'd':
-				unit = 24 * time.Hour
+				unit = 24 * 60 * 60
 			case 'w':
-				unit = 7 * 24 * time.Hour
+				unit = 7 * 24 * 60 * 60
 			default:
 				return 0, errors.New("bad unit")
 			}
 			s = s[1:]
 		}
-		total += time.Duration(n) * unit
+		// n < 10^9 and unit < 10^6: no int64 overflow here.
+		if total += n * unit; total > math.MaxInt32 {
+			return 0, errors.New("time too large")
+		}
 	}
-	return total, nil
+	return time.Duration(total) * time.Second, nil
 }
 
 // expand expands a leading ~, ${VAR} and the %-tokens ssh expands in file

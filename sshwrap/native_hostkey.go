@@ -1,6 +1,8 @@
 package sshwrap
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -26,22 +28,69 @@ var ErrHostKey = errors.New("host key verification failed")
 // under the StrictHostKeyChecking policy, as ssh does.
 type hostKeys struct {
 	h      *HostConfig
-	name   string // the known_hosts name: host, or [host]:port
+	name   string // the known_hosts name: host, [host]:port, or HostKeyAlias as given
 	prompt func(string, bool) (string, error)
 	stderr io.Writer
 	quiet  bool
 	cb     ssh.HostKeyCallback // nil when no known_hosts file exists
-	known  []knownhosts.KnownKey
+	// known are the plain keys known for the host; cas the
+	// @cert-authority entries whose patterns match it.
+	known, cas []knownhosts.KnownKey
+	// caLines holds the file:line of every @cert-authority entry:
+	// x/crypto's KeyError.Want lists them with the plain keys.
+	caLines map[string]bool
+}
+
+// knownHostsName returns the name under which h's host keys are looked up
+// in and written to the known_hosts files, as ssh's
+// get_hostfile_hostname_ipaddr: HostKeyAlias as given, else the host name,
+// with [ ]:port when the port is not 22.
+func knownHostsName(h *HostConfig) string {
+	if h.HostKeyAlias != "" {
+		return h.HostKeyAlias
+	}
+	return knownhosts.Normalize(net.JoinHostPort(strings.Trim(h.HostName, "[]"), strconv.Itoa(h.Port)))
+}
+
+// caLineKey identifies a known_hosts entry by file and line.
+func caLineKey(file string, line int) string { return file + "\x00" + strconv.Itoa(line) }
+
+// scanCALines returns the file:line of each @cert-authority entry in
+// files, numbering lines as the knownhosts package does.
+func scanCALines(files []string) (map[string]bool, error) {
+	lines := map[string]bool{}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for n := 1; sc.Scan(); n++ {
+			f := bytes.Fields(sc.Bytes())
+			if len(f) > 0 && string(f[0]) == "@cert-authority" {
+				lines[caLineKey(name, n)] = true
+			}
+		}
+	}
+	return lines, nil
+}
+
+// plainKeys splits keys into the plain host keys and the
+// @cert-authority entries.
+func (c *hostKeys) plainKeys(keys []knownhosts.KnownKey) (plain, cas []knownhosts.KnownKey) {
+	for _, k := range keys {
+		if c.caLines[caLineKey(k.Filename, k.Line)] {
+			cas = append(cas, k)
+		} else {
+			plain = append(plain, k)
+		}
+	}
+	return plain, cas
 }
 
 // newHostKeys reads the known_hosts files of h.
 func newHostKeys(h *HostConfig, prompt func(string, bool) (string, error), stderr io.Writer, quiet bool) (*hostKeys, error) {
-	host := h.HostName
-	if h.HostKeyAlias != "" {
-		host = h.HostKeyAlias
-	}
-	c := &hostKeys{h: h, prompt: prompt, stderr: stderr, quiet: quiet,
-		name: knownhosts.Normalize(net.JoinHostPort(host, strconv.Itoa(h.Port)))}
+	c := &hostKeys{h: h, prompt: prompt, stderr: stderr, quiet: quiet, name: knownHostsName(h)}
 	if c.stderr == nil {
 		c.stderr = io.Discard
 	}
@@ -59,6 +108,9 @@ func newHostKeys(h *HostConfig, prompt func(string, bool) (string, error), stder
 		return nil, err
 	}
 	c.cb = cb
+	if c.caLines, err = scanCALines(files); err != nil {
+		return nil, err
+	}
 	// The keys known for the host: ask about a key that cannot be known.
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -70,7 +122,7 @@ func newHostKeys(h *HostConfig, prompt func(string, bool) (string, error), stder
 	}
 	var ke *knownhosts.KeyError
 	if errors.As(c.callback(probe), &ke) {
-		c.known = ke.Want
+		c.known, c.cas = c.plainKeys(ke.Want)
 	}
 	return c, nil
 }
@@ -83,31 +135,43 @@ func (c *hostKeys) callback(key ssh.PublicKey) error {
 	return c.cb(c.lookupAddr(), &net.TCPAddr{IP: net.IPv4zero, Port: c.h.Port}, key)
 }
 
-// lookupAddr is the name the knownhosts package normalizes back to c.name.
+// lookupAddr is the address the knownhosts package matches as c.name:
+// with HostKeyAlias, the alias on port 22, which known_hosts writes
+// without [ ]:port.
 func (c *hostKeys) lookupAddr() string {
-	host := c.h.HostName
 	if c.h.HostKeyAlias != "" {
-		host = c.h.HostKeyAlias
+		return net.JoinHostPort(c.h.HostKeyAlias, "22")
 	}
-	return net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(c.h.Port))
+	return net.JoinHostPort(strings.Trim(c.h.HostName, "[]"), strconv.Itoa(c.h.Port))
 }
 
-// algorithms returns the host key algorithms to offer: those of the key
-// types already known for the host first, so that a server offering
-// another type first is not reported as changed, then the others.
+// algorithms returns the host key algorithms to offer: the certificate
+// ones first when a @cert-authority entry matches the host, as ssh does,
+// then those of the key types already known for the host, so that a
+// server offering another type first is not reported as changed, then
+// the others. Only algorithms x/crypto supports by default are offered: a
+// known DSA key does not bring ssh-dss back.
 func (c *hostKeys) algorithms() []string {
-	if len(c.known) == 0 {
+	if len(c.known) == 0 && len(c.cas) == 0 {
 		return nil
 	}
+	supported := ssh.SupportedAlgorithms().HostKeys
 	var algos []string
-	for _, k := range c.known {
-		for _, a := range algorithmsFor(k.Key.Type()) {
-			if !slices.Contains(algos, a) {
+	if len(c.cas) > 0 {
+		for _, a := range supported {
+			if strings.Contains(a, "-cert-v01@openssh.com") {
 				algos = append(algos, a)
 			}
 		}
 	}
-	for _, a := range ssh.SupportedAlgorithms().HostKeys {
+	for _, k := range c.known {
+		for _, a := range algorithmsFor(k.Key.Type()) {
+			if slices.Contains(supported, a) && !slices.Contains(algos, a) {
+				algos = append(algos, a)
+			}
+		}
+	}
+	for _, a := range supported {
 		if !slices.Contains(algos, a) {
 			algos = append(algos, a)
 		}
@@ -147,8 +211,18 @@ func keyName(key ssh.PublicKey) string {
 
 // check is the ssh.HostKeyCallback.
 func (c *hostKeys) check(_ string, remote net.Addr, key ssh.PublicKey) error {
+	var re *knownhosts.RevokedError
 	if cert, ok := key.(*ssh.Certificate); ok {
-		if c.callback(key) == nil {
+		// A certificate signed by a @revoked CA is refused, as by ssh,
+		// before anything else: no fallback to the plain key.
+		if errors.As(c.callback(cert.SignatureKey), &re) {
+			return c.revoked(key, re, "certificate authority key")
+		}
+		// x/crypto's knownhosts callback checks a certificate with an
+		// ssh.CertChecker whose IsHostAuthority are the @cert-authority
+		// entries matching the host: principal, validity and
+		// revocation included.
+		if err := c.callback(key); err == nil {
 			return nil
 		}
 		// No CA vouches for it: check the plain key, as ssh does.
@@ -156,27 +230,35 @@ func (c *hostKeys) check(_ string, remote net.Addr, key ssh.PublicKey) error {
 	}
 	err := c.callback(key)
 	var ke *knownhosts.KeyError
-	var re *knownhosts.RevokedError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &re):
-		fmt.Fprintf(c.stderr, "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"+
-			"@       WARNING: REVOKED HOST KEY DETECTED!               @\n"+
-			"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"+
-			"The %s host key for %s is marked as revoked (%s:%d).\n"+
-			"This could mean that a stolen key is being used to impersonate this host.\n",
-			keyName(key), c.name, re.Revoked.Filename, re.Revoked.Line)
-		return fmt.Errorf("%w: the %s host key of %s is revoked in %s:%d", ErrHostKey, keyName(key), c.name, re.Revoked.Filename, re.Revoked.Line)
+		return c.revoked(key, re, "host key")
 	case !errors.As(err, &ke):
-		return fmt.Errorf("%w: %v", ErrHostKey, err)
+		return fmt.Errorf("%w: %w", ErrHostKey, err)
 	}
-	for _, k := range ke.Want {
+	// @cert-authority entries are not host keys: a CA key of the type of
+	// key is no reason to report a change.
+	known, _ := c.plainKeys(ke.Want)
+	for _, k := range known {
 		if k.Key.Type() == key.Type() {
 			return c.changed(key, k)
 		}
 	}
-	return c.unknown(remote, key, ke.Want)
+	return c.unknown(remote, key, known)
+}
+
+// revoked refuses key, whose what (host key, certificate authority key)
+// is marked @revoked, loudly, as ssh does.
+func (c *hostKeys) revoked(key ssh.PublicKey, re *knownhosts.RevokedError, what string) error {
+	fmt.Fprintf(c.stderr, "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"+
+		"@       WARNING: REVOKED HOST KEY DETECTED!               @\n"+
+		"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"+
+		"The %s %s for %s is marked as revoked (%s:%d).\n"+
+		"This could mean that a stolen key is being used to impersonate this host.\n",
+		keyName(key), what, c.name, re.Revoked.Filename, re.Revoked.Line)
+	return fmt.Errorf("%w: the %s %s of %s is revoked in %s:%d", ErrHostKey, keyName(key), what, c.name, re.Revoked.Filename, re.Revoked.Line)
 }
 
 // changed refuses a host key that differs from the one known for its
@@ -234,7 +316,7 @@ func (c *hostKeys) unknown(remote net.Addr, key ssh.PublicKey, others []knownhos
 		for {
 			answer, err := c.prompt(question, true)
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrHostKey, err)
+				return fmt.Errorf("%w: %w", ErrHostKey, err)
 			}
 			answer = strings.TrimSpace(answer)
 			if strings.EqualFold(answer, "yes") || answer == fp {
@@ -263,10 +345,12 @@ func (c *hostKeys) add(key ssh.PublicKey) error {
 		return errors.New("no UserKnownHostsFile")
 	}
 	path := c.h.UserKnownHostsFiles[0]
-	line := knownhosts.Line([]string{c.lookupAddr()}, key)
+	// knownhosts.Line would add a port to a HostKeyAlias: write c.name.
+	name := c.name
 	if c.h.HashKnownHosts {
-		line = knownhosts.HashHostname(c.name) + " " + strings.SplitN(line, " ", 2)[1]
+		name = knownhosts.HashHostname(c.name)
 	}
+	line := name + " " + strings.SplitN(knownhosts.Line([]string{"x"}, key), " ", 2)[1]
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}

@@ -38,8 +38,19 @@ type Native struct {
 // Run runs ssh's args (without the program name): connects to the
 // destination, knocking when a stanza applies, and runs the command, a
 // shell, or only the forwardings (-N). It returns the exit status: the
-// remote command's, or 255 when the connection fails, as ssh.
+// remote command's, or 255 when the connection fails or is interrupted,
+// as ssh. Nothing it starts (forwardings, keepalives) outlives it. A nil
+// Stderr discards the messages.
 func (n *Native) Run(ctx context.Context, args []string) int {
+	// Cancelled on return: it stops the -L listeners, their connections
+	// and the keepalives.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if n.Stderr == nil {
+		nn := *n
+		nn.Stderr = io.Discard
+		n = &nn
+	}
 	fail := func(err error) int {
 		fmt.Fprintf(n.Stderr, "knockssh: %v\n", err)
 		return exitConnection
@@ -97,7 +108,7 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 	defer client.Close()
 	lost := make(chan string, 1)
 	if h.ServerAliveInterval > 0 {
-		go keepalive(client, &h, lost)
+		go keepalive(ctx, client, &h, lost)
 	}
 	for _, spec := range h.LocalForwards {
 		if err := localForward(ctx, client, spec, &o); err != nil {
@@ -112,10 +123,15 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 		go func() { closed <- client.Wait() }()
 		select {
 		case <-ctx.Done():
-			return 0
+			return exitConnection // interrupted, as ssh -N
 		case msg := <-lost:
 			return fail(errors.New(msg))
 		case <-closed:
+			select {
+			case msg := <-lost: // the keepalives closed it
+				return fail(errors.New(msg))
+			default:
+			}
 			return exitConnection
 		}
 	}
@@ -130,7 +146,7 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 	}
 	sess.Stdout, sess.Stderr = n.Stdout, n.Stderr
 	if pty {
-		restore, err := startPTY(ctx, sess, stdinFile, n.Stdout)
+		restore, err := startPTY(ctx, cancel, sess, stdinFile, n.Stdout)
 		if err != nil {
 			return fail(err)
 		}
@@ -158,6 +174,15 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 		client.Close()
 		return exitConnection
 	}
+	if err != nil {
+		// The keepalives closed the connection: say so, not how the
+		// session ended.
+		select {
+		case msg := <-lost:
+			return fail(errors.New(msg))
+		default:
+		}
+	}
 	if pty && !a.quiet && h.LogLevel != "QUIET" && h.LogLevel != "ERROR" && h.LogLevel != "FATAL" {
 		defer fmt.Fprintf(n.Stderr, "Connection to %s closed.\r\n", h.HostName)
 	}
@@ -174,17 +199,14 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 	case errors.As(err, &missing):
 		return exitConnection
 	}
-	select {
-	case msg := <-lost:
-		return fail(errors.New(msg))
-	default:
-	}
 	return fail(err)
 }
 
 // startPTY requests a PTY of the terminal's size, puts the terminal in
-// raw mode and forwards its size changes; restore undoes the raw mode.
-func startPTY(ctx context.Context, sess *ssh.Session, stdin *os.File, stdout io.Writer) (restore func(), err error) {
+// raw mode and forwards its size changes; restore undoes the raw mode. A
+// terminating signal (SIGTERM, SIGHUP, SIGQUIT) calls cancel, so that Run
+// returns through restore instead of dying with the terminal raw.
+func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.File, stdout io.Writer) (restore func(), err error) {
 	termName := os.Getenv("TERM")
 	if termName == "" {
 		termName = "vt100"
@@ -211,7 +233,11 @@ func startPTY(ctx context.Context, sess *ssh.Session, stdin *os.File, stdout io.
 		if err != nil {
 			return nil, err
 		}
-		restore = func() { term.Restore(int(stdin.Fd()), old) }
+		stopSignals := notifyTerminate(cancel)
+		restore = func() {
+			stopSignals()
+			term.Restore(int(stdin.Fd()), old)
+		}
 	}
 	if fd >= 0 {
 		stop := watchWindow(ctx, func() {
@@ -228,13 +254,18 @@ func startPTY(ctx context.Context, sess *ssh.Session, stdin *os.File, stdout io.
 
 // keepalive sends keepalive@openssh.com every ServerAliveInterval and
 // reports on lost when ServerAliveCountMax intervals in a row pass with
-// the last one unanswered.
-func keepalive(client *ssh.Client, h *HostConfig, lost chan<- string) {
+// the last one unanswered, until ctx is done.
+func keepalive(ctx context.Context, client *ssh.Client, h *HostConfig, lost chan<- string) {
 	t := time.NewTicker(h.ServerAliveInterval)
 	defer t.Stop()
 	answered := make(chan error, 1)
 	outstanding, missed := false, 0
-	for range t.C {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 		if outstanding {
 			select {
 			case err := <-answered:
@@ -244,7 +275,7 @@ func keepalive(client *ssh.Client, h *HostConfig, lost chan<- string) {
 				outstanding, missed = false, 0
 			default:
 				if missed++; missed >= max(h.ServerAliveCountMax, 1) {
-					lost <- fmt.Sprintf("Timeout, server %s not responding.", h.HostName)
+					lost <- fmt.Sprintf("timeout, server %s not responding", h.HostName)
 					client.Close()
 					return
 				}
@@ -307,7 +338,7 @@ func localForward(ctx context.Context, client *ssh.Client, spec string, o *Clien
 						return
 					}
 					defer r.Close()
-					pipe(c, r)
+					pipe(ctx, c, r)
 				}()
 			}
 		}()
@@ -318,17 +349,30 @@ func localForward(ctx context.Context, client *ssh.Client, spec string, o *Clien
 	return nil
 }
 
-// pipe copies both ways between a and b, closing the write side of each
-// when its source ends, until both directions are done.
-func pipe(a, b net.Conn) {
+// pipe copies both ways between a and b until both directions are done.
+// A direction that ends with EOF closes the write side of its
+// destination, as ssh half-closes a forwarded socket; one that fails, or
+// ctx being done, closes a and b both, so that the other direction ends
+// too.
+func pipe(ctx context.Context, a, b net.Conn) {
+	var once sync.Once
+	closeBoth := func() {
+		once.Do(func() {
+			a.Close()
+			b.Close()
+		})
+	}
+	stop := context.AfterFunc(ctx, closeBoth)
+	defer stop()
 	var wg sync.WaitGroup
 	half := func(dst, src net.Conn) {
 		defer wg.Done()
-		io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		} else {
-			dst.Close()
+		if _, err := io.Copy(dst, src); err != nil {
+			closeBoth()
+			return
+		}
+		if cw, ok := dst.(interface{ CloseWrite() error }); !ok || cw.CloseWrite() != nil {
+			closeBoth()
 		}
 	}
 	wg.Add(2)

@@ -3,6 +3,8 @@ package sshwrap
 import (
 	"context"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +41,25 @@ func watchWindow(ctx context.Context, changed func()) (stop func()) {
 	}()
 	return func() {
 		t.Stop()
+		close(done)
+	}
+}
+
+// notifyTerminate calls cancel when the console is closed, the user logs
+// off or the system shuts down (SIGTERM on Windows), until stop.
+func notifyTerminate(cancel func()) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
 		close(done)
 	}
 }

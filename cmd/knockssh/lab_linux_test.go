@@ -1,11 +1,11 @@
 package main
 
 import (
-	"regexp"
-	"strconv"
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"

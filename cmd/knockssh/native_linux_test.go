@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,12 +57,16 @@ func (f *nativeFront) config(name, lines string) string {
 }
 
 // result runs knockssh --native with args in the client namespace and
-// returns its stdout, stderr and exit status.
+// returns its stdout, stderr and exit status. It runs in a session of its
+// own, without a controlling terminal: the tests that expect "no
+// terminal" (a passphrase, a host key question) must not open the
+// developer's /dev/tty; those with a terminal use tmux.
 func (f *nativeFront) result(stdin string, args ...string) (stdout, stderr string, status int) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := f.cmd(ctx, knocksshBin, append([]string{"--native"}, args...)...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	var out, errb bytes.Buffer
 	c.Stdin = strings.NewReader(stdin)
 	c.Stdout, c.Stderr = &out, &errb
