@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -419,4 +420,22 @@ func terminalPrompt(question string, echo bool) (string, error) {
 		}
 	}
 	return strings.TrimSuffix(string(line), "\r"), nil
+}
+
+// notifyTerminate calls cancel on one of terminateSignals, until stop.
+func notifyTerminate(cancel func()) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, terminateSignals...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
 }

@@ -41,20 +41,5 @@ func watchWindow(ctx context.Context, changed func()) (stop func()) {
 	}
 }
 
-// notifyTerminate calls cancel on SIGTERM, SIGHUP or SIGQUIT, until stop.
-func notifyTerminate(cancel func()) (stop func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ch:
-			cancel()
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(ch)
-		close(done)
-	}
-}
+// terminateSignals end a session like a hang-up: raw mode is restored.
+var terminateSignals = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}

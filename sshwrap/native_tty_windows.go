@@ -3,7 +3,6 @@ package sshwrap
 import (
 	"context"
 	"os"
-	"os/signal"
 	"syscall"
 	"time"
 )
@@ -45,21 +44,6 @@ func watchWindow(ctx context.Context, changed func()) (stop func()) {
 	}
 }
 
-// notifyTerminate calls cancel when the console is closed, the user logs
-// off or the system shuts down (SIGTERM on Windows), until stop.
-func notifyTerminate(cancel func()) (stop func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ch:
-			cancel()
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(ch)
-		close(done)
-	}
-}
+// terminateSignals: the console closed, the user logged off or the system
+// shuts down (SIGTERM on Windows).
+var terminateSignals = []os.Signal{syscall.SIGTERM}
