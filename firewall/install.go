@@ -52,6 +52,9 @@ func firstLines(s string, n int) string {
 // savedTable is one table of iptables-save's output.
 type savedTable struct {
 	chains []string // in the order of their declarations
+	// policy is each built-in chain's policy (ACCEPT, DROP); "-" for user
+	// chains.
+	policy map[string]string
 	rules  []savedRule
 	// text is the table's block, "*table" to "COMMIT", for a rollback.
 	text string
@@ -106,8 +109,12 @@ func parseSave(data []byte) (map[string]*savedTable, error) {
 			cur.text = block.String()
 			cur = nil
 		case strings.HasPrefix(line, ":"):
-			name, _, _ := strings.Cut(line[1:], " ")
+			name, rest, _ := strings.Cut(line[1:], " ")
 			cur.chains = append(cur.chains, name)
+			if cur.policy == nil {
+				cur.policy = map[string]string{}
+			}
+			cur.policy[name], _, _ = strings.Cut(rest, " ")
 		default:
 			rule := line
 			if strings.HasPrefix(rule, "[") {
@@ -176,6 +183,17 @@ func normalize(args []string) string {
 
 func allOnes(mask string) bool {
 	return mask == "255.255.255.255" || strings.Trim(mask, "f:") == "" && strings.Count(mask, "ffff") == 8
+}
+
+// endsInDrop reports whether chain's last rule drops or rejects every
+// packet that reaches it.
+func endsInDrop(t *savedTable, chain string) bool {
+	rs := t.chainRules(chain)
+	if len(rs) == 0 {
+		return false
+	}
+	n := strings.Fields(normalize(rs[len(rs)-1].args))
+	return len(n) == 2 && n[0] == "-j" && (n[1] == "DROP" || n[1] == "REJECT")
 }
 
 // isConntrackAccept reports whether r accepts established connections and
@@ -356,6 +374,14 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		}
 		c.before[table] = t.text
 		fmt.Fprintf(&tx, "*%s\n", table)
+		if table == "filter" && !remove {
+			switch {
+			case endsInDrop(t, hook):
+				c.Notes = append(c.Notes, fmt.Sprintf("%s: %s ends with a rule that drops everything, and the listener's jump goes after it, where no packet reaches it: delete that rule and set the chain's policy to DROP instead (see configs/server-firewall.sh)", command(family, "iptables"), hook))
+			case t.policy[hook] == "ACCEPT":
+				c.Notes = append(c.Notes, fmt.Sprintf("%s: %s's policy is ACCEPT: what the listener lets through is accepted anyway, and the secure port stays open without a knock; set the policy to DROP (see configs/server-firewall.sh)", command(family, "iptables"), hook))
+			}
+		}
 		if needConntrack {
 			fmt.Fprintf(&tx, "-I %s\n", strings.Join(ConntrackArgs, " "))
 			fmt.Fprintf(&diff, "+-I %s\n", strings.Join(ConntrackArgs, " "))

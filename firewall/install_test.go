@@ -236,3 +236,24 @@ func TestApplyCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanWarnsUnprotected: with INPUT's policy ACCEPT the listener
+// protects nothing, and after a final DROP rule its jump is never reached;
+// install says so.
+func TestPlanWarnsUnprotected(t *testing.T) {
+	open := strings.Replace(baseSave, ":INPUT DROP [10:600]", ":INPUT ACCEPT [10:600]", 1)
+	for _, tt := range []struct {
+		save string
+		warn string
+	}{
+		{baseSave, ""},
+		{installedSave, ""},
+		{open, "policy is ACCEPT"},
+		{strings.Replace(open, "COMMIT", "[0:0] -A INPUT -j DROP\nCOMMIT", 1), "ends with a rule that drops everything"},
+	} {
+		notes := strings.Join(plan(t, tt.save, spec1234, false).Notes, "\n")
+		if tt.warn == "" && (strings.Contains(notes, "policy is ACCEPT") || strings.Contains(notes, "drops everything")) || !strings.Contains(notes, tt.warn) {
+			t.Errorf("notes %q, want %q", notes, tt.warn)
+		}
+	}
+}

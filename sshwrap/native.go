@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/knockssh/knockssh/knocker"
 	"golang.org/x/crypto/ssh"
@@ -160,7 +162,7 @@ func handshake(ctx context.Context, conn net.Conn, h *HostConfig, hk *hostKeys, 
 		HostKeyAlgorithms: hk.algorithms(),
 		BannerCallback: func(msg string) error {
 			if o.Stderr != nil && !o.quiet {
-				io.WriteString(o.Stderr, msg)
+				io.WriteString(o.Stderr, printable(msg))
 			}
 			return nil
 		},
@@ -221,4 +223,30 @@ func (o *ClientOptions) prompter(h *HostConfig) func(string, bool) (string, erro
 		return nil
 	}
 	return o.Prompt
+}
+
+// printable returns text from the server (a banner, prompts) with its
+// control characters other than newline and tab shown as \x escapes, as
+// OpenSSH filters them: a server must not drive the user's terminal.
+func printable(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				fmt.Fprintf(&b, "\\x%02x", s[i]) // not UTF-8: the byte
+				continue
+			}
+		}
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == '\r':
+			// CRLF line ends are common in banners.
+		case r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -45,12 +45,12 @@ func authMethods(h *HostConfig, o *ClientOptions) (methods []ssh.AuthMethod, clo
 		methods = append(methods, ssh.RetryableAuthMethod(ssh.KeyboardInteractive(func(name, instruction string, questions []string, echos []bool) ([]string, error) {
 			if name != "" || instruction != "" {
 				if o.Stderr != nil {
-					fmt.Fprintln(o.Stderr, strings.TrimSpace(strings.Join([]string{name, instruction}, "\n")))
+					fmt.Fprintln(o.Stderr, printable(strings.TrimSpace(strings.Join([]string{name, instruction}, "\n"))))
 				}
 			}
 			answers := make([]string, len(questions))
 			for i, q := range questions {
-				a, err := prompt(q, echos[i])
+				a, err := prompt(printable(q), echos[i])
 				if err != nil {
 					return nil, err
 				}

@@ -175,3 +175,19 @@ func TestLocalForwardStops(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPrintable: control characters from the server are shown escaped,
+// never sent to the terminal.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"Welcome\r\n":            "Welcome\n",
+		"a\tb\n":                 "a\tb\n",
+		"\x1b]0;pwned\x07title":  `\x1b]0;pwned\x07title`,
+		"clear\x1b[2J\x9b\u009b": `clear\x1b[2J\x9b\x9b`,
+		"héllo wörld":            "héllo wörld",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
