@@ -84,12 +84,21 @@ func (p Protocol) String() string {
 // honour.
 var ErrWindow = errors.New("invalid knock window")
 
+// CheckWindow reports whether window is one the server's rules can hold:
+// a positive whole number of seconds.
+func CheckWindow(window time.Duration) error {
+	if window < time.Second || window%time.Second != 0 {
+		return fmt.Errorf("%w: %v is not a whole number of seconds (the server's --seconds counts whole seconds)", ErrWindow, window)
+	}
+	return nil
+}
+
 // CheckTiming reports whether window and margin are usable: the window a
 // whole number of seconds (the server's --seconds is an integer) and the
 // margin positive and shorter than the window.
 func CheckTiming(window, margin time.Duration) error {
-	if window < time.Second || window%time.Second != 0 {
-		return fmt.Errorf("%w: %v is not a whole number of seconds", ErrWindow, window)
+	if err := CheckWindow(window); err != nil {
+		return err
 	}
 	if margin <= 0 || margin >= window {
 		return fmt.Errorf("%w: margin %v must be above 0 and below the window %v", ErrWindow, margin, window)

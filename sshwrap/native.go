@@ -59,13 +59,10 @@ func (o *ClientOptions) debugf(format string, args ...any) {
 
 // knockFiles returns the knock configs o reads.
 func (o *ClientOptions) knockFiles() []File {
-	if o.KnockConfig != "" {
-		return []File{{Path: o.KnockConfig}}
-	}
 	if o.ConfigFile == os.DevNull {
-		return DefaultFiles("none")
+		return KnockFiles(o.KnockConfig, "none")
 	}
-	return DefaultFiles(o.ConfigFile)
+	return KnockFiles(o.KnockConfig, o.ConfigFile)
 }
 
 // DialConn returns a TCP connection to the host and port the ssh config

@@ -92,40 +92,41 @@ type Wrapper struct {
 	// SSHConfig is --ssh-config: the ssh config whose Knock* lines are read
 	// when ssh's own -F does not name one.
 	SSHConfig string
-	// Verbose makes the ProxyCommand print the knock timeline.
+	// Verbose makes the ProxyCommand print the knock timeline, as ssh's
+	// own -v in the arguments does.
 	Verbose bool
 	// Warn receives warnings (a config readable by others, say).
 	Warn func(string)
 }
 
 // Command returns the program and arguments to run for ssh's args (without
-// the program name). knock reports whether a stanza applies; when it does
-// not, or when ssh opens no new connection (-G, -V, -O, -Q) or cannot parse
-// the arguments, args go to ssh untouched.
-func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, knock bool, err error) {
+// the program name): ssh with a knocking ProxyCommand when a stanza
+// applies; when none does, or when ssh opens no new connection (-G, -V, -O,
+// -Q) or cannot parse the arguments, ssh with args untouched.
+func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, err error) {
 	plain := append([]string{w.SSH}, args...)
 	inv, err := ScanArgs(args)
 	if err != nil || inv.Dest < 0 || inv.NoConnect {
-		return plain, false, nil // ssh says what is wrong, or needs no knock
+		return plain, nil // ssh says what is wrong, or needs no knock
 	}
 	sshConfig := inv.ConfigFile
 	if sshConfig == "" {
 		sshConfig = w.SSHConfig
 	}
-	_, found, err := Lookup(inv.Alias, w.files(sshConfig), w.Warn)
+	_, found, err := Lookup(inv.Alias, KnockFiles(w.Config, sshConfig), w.Warn)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if !found {
-		return plain, false, nil
+		return plain, nil
 	}
 	if err := checkHostname(inv.Alias); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var viaArgs string
 	if v, ok := inv.Option("ProxyCommand"); ok && !strings.EqualFold(v, "none") {
 		if isKnockProxy(v) {
-			return plain, false, nil // the command line already knocks
+			return plain, nil // the command line already knocks
 		}
 		viaArgs = "ProxyCommand " + v
 	} else if inv.JumpHosts != "" && !strings.EqualFold(inv.JumpHosts, "none") {
@@ -134,12 +135,12 @@ func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, kno
 	if viaArgs == "" {
 		r, err := Resolve(ctx, w.SSH, inv)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		switch {
 		case isKnockProxy(r.ProxyCommand):
 			// The user's ssh config already knocks for this host.
-			return plain, false, nil
+			return plain, nil
 		case r.ProxyCommand != "":
 			viaArgs = "ProxyCommand " + r.ProxyCommand
 		case r.ProxyJump != "":
@@ -147,17 +148,10 @@ func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, kno
 		}
 	}
 	if viaArgs != "" {
-		return nil, false, fmt.Errorf("%s has a knock stanza, but ssh reaches it through %.60s: the knocks would leave from this machine and the connection from the proxy; give the knock stanza to the first host ssh dials itself (for a ProxyJump host, with \"ProxyCommand knockssh --proxy %%n %%h %%p\" in its ssh config), or remove the proxy", inv.Alias, viaArgs)
+		return nil, fmt.Errorf("%s has a knock stanza, but ssh reaches it through %.60s: the knocks would leave from this machine and the connection from the proxy; give the knock stanza to the first host ssh dials itself (for a ProxyJump host, with \"ProxyCommand knockssh --proxy %%n %%h %%p\" in its ssh config), or remove the proxy", inv.Alias, viaArgs)
 	}
-	return append([]string{w.SSH, "-o", "ProxyCommand=" + w.ProxyCommand(sshConfig)}, args...), true, nil
-}
-
-// files is the knock configs the wrapper and its ProxyCommand read.
-func (w Wrapper) files(sshConfig string) []File {
-	if w.Config != "" {
-		return []File{{Path: w.Config}}
-	}
-	return DefaultFiles(sshConfig)
+	w.Verbose = w.Verbose || inv.Verbose > 0
+	return append([]string{w.SSH, "-o", "ProxyCommand=" + w.ProxyCommand(sshConfig)}, args...), nil
 }
 
 // ProxyCommand returns the ProxyCommand line that runs w.Self --proxy for

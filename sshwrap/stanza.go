@@ -143,6 +143,15 @@ type File struct {
 	Optional bool
 }
 
+// KnockFiles returns the files Lookup reads: knockConfig (--config) alone
+// when it is set, else DefaultFiles(sshConfig).
+func KnockFiles(knockConfig, sshConfig string) []File {
+	if knockConfig != "" {
+		return []File{{Path: knockConfig}}
+	}
+	return DefaultFiles(sshConfig)
+}
+
 // DefaultFiles returns the files read when --config is not given, in
 // order: ~/.ssh/knock_config (optional), the user's ssh config (sshConfig
 // when non-empty, the -F file, required to exist, and none when it is

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/knockssh/knockssh/internal/lab"
+	"github.com/knockssh/knockssh/knocker"
 )
 
 // The server-side diagnostics (--server-status, --watch) and the seed's
@@ -50,35 +52,33 @@ func diagResult(l *lab.Lab, h *lab.Host, dir string, args ...string) (string, st
 // process so that no process start delays the SYN beyond the window.
 func diagConnect(t *testing.T, l *lab.Lab, host string) {
 	t.Helper()
-	err := l.Client.Do(func() error {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort(host, "22"), 3*time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err
-	})
+	c, err := dialFromClient(t, l, netip.AddrPortFrom(netip.MustParseAddr(host), 22), 3*time.Second)
+	if err == nil {
+		c.Close()
+	}
 	if err != nil {
 		t.Errorf("%s: connecting to %s:22 after the knock: %v", t.Name(), host, err)
 	}
 }
 
 // diagBursts sends UDP bursts of the given sizes from the client to the
-// server's port 22, one window (1 s) apart.
+// server's port 22, one window (1 s) apart, with the knocker's own sender
+// and clock.
 func diagBursts(t *testing.T, l *lab.Lab, sizes ...int) {
 	t.Helper()
 	err := l.Client.Do(func() error {
-		c, err := net.Dial("udp", "192.0.2.1:22")
+		s, err := knocker.NewSender(knocker.UDP, knocker.Target{Addr: netip.AddrPortFrom(l.ServerIP4, 22)})
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		defer s.Close()
 		start := time.Now()
 		for k, n := range sizes {
-			time.Sleep(time.Until(start.Add(time.Duration(k) * time.Second)))
-			for i := 0; i < n; i++ {
-				if _, err := c.Write([]byte{0}); err != nil {
-					return err
-				}
+			if err := knocker.SystemClock.SleepUntil(context.Background(), start.Add(time.Duration(k)*time.Second)); err != nil {
+				return err
+			}
+			if err := s.Burst(n); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -37,11 +37,7 @@ func saveState(t *testing.T, l *lab.Lab) string {
 // serverKnockssh runs the real knockssh in the server namespace.
 func serverKnockssh(t *testing.T, l *lab.Lab, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	cmd := l.Server.Command(context.Background(), knocksshBin, args...)
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	return o.String(), e.String(), err
+	return diagResult(l, l.Server, l.Dir, args...)
 }
 
 // dialFromClient tries a TCP connection from the client to the server's

@@ -122,6 +122,10 @@ type modeSpec struct {
 	// setup registers the mode's own flags on fs and returns the function
 	// that runs the mode once fs is parsed.
 	setup func(fs *pflag.FlagSet) func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int
+	// raw, instead of setup, runs a mode whose arguments are not
+	// knockssh's flags (ssh's, for --native): it gets the command line
+	// unparsed.
+	raw func(ctx context.Context, o *options, args []string, s stdio) int
 }
 
 // modes are the registered modes, in the order of registration.
@@ -157,7 +161,9 @@ func flags(o *options, stderr io.Writer) *pflag.FlagSet {
 		o.mode[m.name] = fs.Bool(m.name, false, m.help)
 	}
 	for _, m := range modes {
-		o.run[m.name] = m.setup(fs)
+		if m.setup != nil {
+			o.run[m.name] = m.setup(fs)
+		}
 	}
 	fs.BoolVar(&o.help, "help", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
@@ -239,8 +245,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return wrap(ctx, &o, rest, stderr)
 	}
-	if mode == "--native" {
-		return native(ctx, &o, fs, args, stdio{stdin, stdout, stderr})
+	for _, m := range modes {
+		if m.raw != nil && mode == "--"+m.name {
+			return m.raw(ctx, &o, args, stdio{stdin, stdout, stderr})
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -268,7 +276,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return proxy(ctx, &o, fs, stdin, stdout, stderr)
 	}
 	for _, m := range modes {
-		if *o.mode[m.name] {
+		switch {
+		case !*o.mode[m.name]:
+		case m.raw != nil: // after another mode's flag: what pflag left
+			return m.raw(ctx, &o, fs.Args(), stdio{stdin, stdout, stderr})
+		default:
 			return o.run[m.name](ctx, &o, fs, stdio{stdin, stdout, stderr})
 		}
 	}
@@ -288,10 +300,7 @@ func tracer(stderr io.Writer) func(knocker.Event) {
 
 // files returns the knock configs to read.
 func (o *options) files() []sshwrap.File {
-	if o.config != "" {
-		return []sshwrap.File{{Path: o.config}}
-	}
-	return sshwrap.DefaultFiles(o.sshConfig)
+	return sshwrap.KnockFiles(o.config, o.sshConfig)
 }
 
 // wrap runs ssh with args, through knockssh --proxy when a stanza applies.
@@ -307,10 +316,7 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 		return exitSSH
 	}
 	w := sshwrap.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr)}
-	if inv, err := sshwrap.ScanArgs(args); err == nil && inv.Verbose > 0 {
-		w.Verbose = true
-	}
-	argv, _, err := w.Command(ctx, args)
+	argv, err := w.Command(ctx, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitSSH

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/knockssh/knockssh/sshwrap"
-	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -20,18 +19,14 @@ func init() {
       supports -p -l -i -F -o -t -T -N -n -q -v -4 -6 -L; other ssh
       options are refused.
 `,
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			return func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
-				return runNative(ctx, o, fs.Args(), s)
-			}
-		},
+		raw: native,
 	})
 }
 
 // native is --native: args are the whole command line; the knockssh
 // options before ssh's (--native, --config, --knock-verbose) are taken
 // off, and the rest is ssh's, which pflag must not see.
-func native(ctx context.Context, o *options, fs *pflag.FlagSet, args []string, s stdio) int {
+func native(ctx context.Context, o *options, args []string, s stdio) int {
 	for len(args) > 0 && strings.HasPrefix(args[0], "--") && args[0] != "--" {
 		name, value, hasValue := strings.Cut(args[0][2:], "=")
 		switch name {

@@ -107,8 +107,8 @@ func serverSpec(o *options, fs *pflag.FlagSet, stderr io.Writer, needSequence bo
 	if window == 0 {
 		window = knocker.DefaultWindow
 	}
-	if window%time.Second != 0 {
-		return spec, fmt.Errorf("window %v: the server's rules count whole seconds", window)
+	if err := knocker.CheckWindow(window); err != nil {
+		return spec, err
 	}
 	spec.Window = int(window / time.Second)
 	spec.Sequence = cfg.Sequence

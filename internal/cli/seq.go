@@ -155,8 +155,8 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 			return fmt.Errorf("--window: %w", err)
 		}
 	}
-	if window < time.Second || window%time.Second != 0 {
-		return fmt.Errorf("--window %v is not a whole number of seconds", window)
+	if err := knocker.CheckWindow(window); err != nil {
+		return fmt.Errorf("--window: %w", err)
 	}
 	proto := knocker.UDP
 	if fs.Changed("protocol") {
