@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -217,4 +218,117 @@ func FuzzModel(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTCPKnockAfterPattern pins what makes 1235 over TCP, with the knock
+// port as the secure port, not a wrong sequence for a 1234 server: after the
+// fourth knock of the last burst the list holds a complete 1234, and the
+// fifth SYN is a connection attempt. It is dropped while it lands in the same
+// jiffy offset as the third burst (that burst still counts as within the last
+// W, as a connect at 3W does not open) and accepted from the next jiffy on.
+func TestTCPKnockAfterPattern(t *testing.T) {
+	s := Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 22, SecurePort: 22}
+	last := 3*time.Second + 4*KnockGap // the fifth knock of burst 4
+	for _, tt := range []struct {
+		phase  time.Duration
+		accept bool
+	}{
+		{0, false},
+		{jiffy - 5*KnockGap, false}, // burst 4 wholly in the next jiffy offset: burst 3 still within W
+		{jiffy - 4*KnockGap, true},  // only the fifth knock crosses: burst 3 is outside W for it
+		{jiffy - 3*KnockGap, true},
+	} {
+		m, err := NewModel(s, 250, tt.phase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := m.Feed(KnockTimeline(seq(t, "1235"), time.Second, 0, TCP, 22, client))
+		for i, v := range vs[:len(vs)-1] {
+			if v == Accept {
+				t.Fatalf("phase %v: knock %d accepted", tt.phase, i+1)
+			}
+		}
+		if got := vs[len(vs)-1] == Accept; got != tt.accept {
+			t.Errorf("phase %v: knock at %v accepted=%v, want %v; trace %v", tt.phase, last, got, tt.accept, m.Trace())
+		}
+	}
+}
+
+// jitteredKnock returns the packets of a knock of q on port 22 as a loaded
+// client may send them: each burst up to 1 ms late, knocks up to 200 µs
+// apart; then a connection attempt margin after the last knock.
+func jitteredKnock(r *rand.Rand, q knocker.Sequence, window time.Duration, proto Proto, margin time.Duration) []Packet {
+	var ps []Packet
+	for k, d := range q {
+		at := time.Duration(k)*window + time.Duration(r.Int64N(int64(time.Millisecond)))
+		for range d {
+			ps = append(ps, Packet{At: at, Src: client, Proto: proto, DstPort: 22, SYN: proto == TCP})
+			at += time.Duration(1 + r.Int64N(int64(200*time.Microsecond)))
+		}
+	}
+	return append(ps, Packet{At: ps[len(ps)-1].At + margin, Src: client, Proto: TCP, DstPort: 22, SYN: true})
+}
+
+// TestWrongSequencesAnyTiming backs the lab's TestLabWrongSequenceNeverOpens:
+// for the sequences it tries against 1234 (knock port = secure port), no
+// knock and no connection attempt 50 ms after the last burst is ever
+// accepted, at any jiffy phase and with jittered knocks, over UDP and over
+// TCP.
+func TestWrongSequencesAnyTiming(t *testing.T) {
+	s := Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 22, SecurePort: 22}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		wrong  string
+		protos []Proto
+	}{
+		{"1233", []Proto{UDP, TCP}}, {"1235", []Proto{UDP}}, {"1243", []Proto{UDP, TCP}},
+		{"2134", []Proto{UDP, TCP}}, {"1134", []Proto{UDP, TCP}}, {"4321", []Proto{UDP, TCP}},
+		{"123", []Proto{UDP, TCP}}, {"9999", []Proto{UDP, TCP}},
+	} {
+		for _, proto := range tc.protos {
+			for run := 0; run < 400; run++ {
+				m, err := NewModel(s, 250, time.Duration(r.Int64N(int64(jiffy))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ps := jitteredKnock(r, seq(t, tc.wrong), time.Second, proto, 50*time.Millisecond)
+				for i, v := range m.Feed(ps) {
+					if v == Accept {
+						t.Fatalf("%s over %v, run %d: packet %d of %d accepted; trace %v", tc.wrong, proto, run, i+1, len(ps), m.Trace())
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRightSequencesAnyTiming backs the lab's TestLabKnockOpens the same
+// way: its sequences open, at the connection attempt and never before, at
+// any jiffy phase and with jittered knocks. (Raw knocks are TCP SYNs.)
+func TestRightSequencesAnyTiming(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		sequence string
+		window   int
+		proto    Proto
+	}{
+		{"1234", 1, UDP}, {"1234", 1, TCP}, {"4321", 1, TCP}, {"2222", 1, TCP},
+		{"9191", 2, UDP}, {"1357", 2, TCP}, {"3141", 1, UDP},
+	} {
+		q := seq(t, tc.sequence)
+		s := Spec{Sequence: q, Window: tc.window, KnockPort: 22, SecurePort: 22}
+		for run := 0; run < 400; run++ {
+			m, err := NewModel(s, 250, time.Duration(r.Int64N(int64(jiffy))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := jitteredKnock(r, q, time.Duration(tc.window)*time.Second, tc.proto, 50*time.Millisecond)
+			vs := m.Feed(ps)
+			for i, v := range vs {
+				if want := i == len(vs)-1; (v == Accept) != want {
+					t.Fatalf("%s over %v (W=%d), run %d: packet %d of %d: %v; trace %v", tc.sequence, tc.proto, tc.window, run, i+1, len(ps), v, m.Trace())
+				}
+			}
+		}
+	}
 }
