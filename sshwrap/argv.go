@@ -1,16 +1,57 @@
 package sshwrap
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"slices"
 	"strings"
 )
 
-// sshOptstring is the getopt string of OpenSSH's ssh (ssh.c, main): every
-// letter followed by ':' takes a value.
-const sshOptstring = "1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:PQ:R:S:TVw:W:XYy"
+// sshOptstring is the getopt string of OpenSSH's ssh (ssh.c, main) since
+// 9.4, where -P takes a tag: every letter followed by ':' takes a value.
+// oldOptstring is that of earlier releases, where -P takes none (an
+// obsolete flag, ignored).
+const (
+	sshOptstring = "1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy"
+	oldOptstring = "1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:PQ:R:S:TVw:W:XYy"
+)
+
+// A Release is an OpenSSH release as ssh -V names it: OpenSSH_9.2p1 is
+// Release{9, 2}. The zero Release stands for the latest.
+type Release struct{ Major, Minor int }
+
+// tagOption reports whether ssh of release r reads -P with a value.
+func (r Release) tagOption() bool {
+	return r == Release{} || r.Major > 9 || r.Major == 9 && r.Minor >= 4
+}
+
+// ParseRelease reads the release from ssh -V's banner, such as
+// "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024" or
+// "OpenSSH_for_Windows_9.5p1, LibreSSL 3.8.2".
+func ParseRelease(banner string) (Release, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(banner), "OpenSSH_")
+	if !ok {
+		return Release{}, fmt.Errorf("%.40q is not an OpenSSH banner", banner)
+	}
+	rest = strings.TrimPrefix(rest, "for_Windows_")
+	var r Release
+	if _, err := fmt.Sscanf(rest, "%d.%d", &r.Major, &r.Minor); err != nil || r.Major < 1 || r.Minor < 0 {
+		return Release{}, fmt.Errorf("no release number in %.40q", banner)
+	}
+	return r, nil
+}
+
+// SSHRelease runs ssh -V and returns the release of the ssh program.
+func SSHRelease(ctx context.Context, ssh string) (Release, error) {
+	out, err := exec.CommandContext(ctx, ssh, "-V").CombinedOutput()
+	if err != nil {
+		return Release{}, fmt.Errorf("%s -V: %w", ssh, err)
+	}
+	return ParseRelease(string(out))
+}
 
 // Invocation is an ssh command line as OpenSSH's ssh parses it.
 //
@@ -59,18 +100,30 @@ type Invocation struct {
 // -Q, -e, -c, -m, -w or -W values, bad -o lines) and the host and user name
 // checks it makes afterwards are left to ssh. A command line without a
 // destination is not an error: Dest is -1.
+//
+// ScanArgs follows the latest OpenSSH, where -P takes a tag;
+// ScanArgsRelease follows a given release.
 func ScanArgs(args []string) (Invocation, error) {
-	inv, err := scanArgs(args)
+	return ScanArgsRelease(args, Release{})
+}
+
+// ScanArgsRelease is ScanArgs for the ssh of release r.
+func ScanArgsRelease(args []string, r Release) (Invocation, error) {
+	optstring := oldOptstring
+	if r.tagOption() {
+		optstring = sshOptstring
+	}
+	inv, err := scanArgs(args, optstring)
 	if err != nil {
 		return Invocation{Args: args, Dest: -1}, err
 	}
 	return inv, nil
 }
 
-func scanArgs(args []string) (Invocation, error) {
+func scanArgs(args []string, optstring string) (Invocation, error) {
 	inv := Invocation{Args: args, Dest: -1}
 	var s scanState
-	g := getopt{args: args}
+	g := getopt{optstring: optstring, args: args}
 	// off is the index in args of getopt's av[1]: ssh's second pass hands
 	// getopt the arguments from the destination on, with the destination
 	// as av[0].
@@ -111,7 +164,7 @@ func scanArgs(args []string) (Invocation, error) {
 			return inv, nil
 		}
 		off = pos + 1
-		g = getopt{args: args, ind: off}
+		g = getopt{optstring: optstring, args: args, ind: off}
 	}
 }
 
@@ -126,9 +179,10 @@ func clip(a []string) []string {
 // getopt is the BSD getopt(3) that OpenSSH uses (openbsd-compat), without
 // argument permutation: it stops at the first non-option.
 type getopt struct {
-	args  []string
-	ind   int    // optind: index in args of the argument being scanned
-	place string // the rest of the option cluster being scanned
+	optstring string // ssh's, for one release
+	args      []string
+	ind       int    // optind: index in args of the argument being scanned
+	place     string // the rest of the option cluster being scanned
 }
 
 // next returns the next option letter and its value; done is true at the
@@ -150,7 +204,7 @@ func (g *getopt) next() (opt byte, val string, done bool, err error) {
 	}
 	c := g.place[0]
 	g.place = g.place[1:]
-	i := strings.IndexByte(sshOptstring, c)
+	i := strings.IndexByte(g.optstring, c)
 	if c == ':' || i < 0 {
 		if c == '-' && g.place == "" {
 			// A cluster ending in '-', such as "-v-": BSD getopt
@@ -163,7 +217,7 @@ func (g *getopt) next() (opt byte, val string, done bool, err error) {
 		}
 		return 0, "", false, fmt.Errorf("unknown option %s", optName(c))
 	}
-	if i+1 < len(sshOptstring) && sshOptstring[i+1] == ':' {
+	if i+1 < len(g.optstring) && g.optstring[i+1] == ':' {
 		if g.place != "" {
 			val = g.place
 		} else {

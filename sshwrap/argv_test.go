@@ -1,6 +1,9 @@
 package sshwrap
 
 import (
+	"context"
+	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strings"
@@ -209,6 +212,11 @@ func FuzzScanArgs(f *testing.F) {
 		if !reflect.DeepEqual(inv, inv2) || (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
 			t.Fatalf("ScanArgs(%q) is not deterministic", args)
 		}
+		// Releases differ in -P only.
+		if old, oldErr := ScanArgsRelease(args, Release{9, 2}); !strings.Contains(s, "P") &&
+			(!reflect.DeepEqual(inv, old) || (err == nil) != (oldErr == nil)) {
+			t.Fatalf("ScanArgs(%q) differs between releases without a -P: %+v, %v and %+v, %v", args, inv, err, old, oldErr)
+		}
 		if !slices.Equal(inv.Args, args) {
 			t.Fatalf("Args = %q, want %q", inv.Args, args)
 		}
@@ -249,4 +257,72 @@ func FuzzScanArgs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScanArgsRelease: -P takes a tag from OpenSSH 9.4 on, nothing before.
+func TestScanArgsRelease(t *testing.T) {
+	for _, tt := range []struct {
+		args      []string
+		r         Release
+		dest      int
+		alias     string
+		errSubstr string
+	}{
+		{a("-P", "tag", "host"), Release{}, 2, "host", ""},
+		{a("-P", "tag", "host"), Release{9, 4}, 2, "host", ""},
+		{a("-P", "tag", "host"), Release{10, 0}, 2, "host", ""},
+		{a("-P", "tag", "host"), Release{9, 3}, 1, "tag", ""},
+		{a("-P", "tag", "host"), Release{8, 9}, 1, "tag", ""},
+		{a("-vPtag", "host"), Release{}, 1, "host", ""},
+		{a("-vPtag", "host"), Release{9, 2}, 1, "host", ""}, // -v -P -t -a -g
+		{a("host", "-P"), Release{}, -1, "", "option -P needs a value"},
+		{a("host", "-P"), Release{9, 2}, 0, "host", ""},
+	} {
+		inv, err := ScanArgsRelease(tt.args, tt.r)
+		if tt.errSubstr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.errSubstr) {
+				t.Errorf("ScanArgsRelease(%q, %v) error = %v, want %q", tt.args, tt.r, err, tt.errSubstr)
+			}
+			continue
+		}
+		if err != nil || inv.Dest != tt.dest || inv.Alias != tt.alias {
+			t.Errorf("ScanArgsRelease(%q, %v) = Dest %d, Alias %q, %v; want %d, %q", tt.args, tt.r, inv.Dest, inv.Alias, err, tt.dest, tt.alias)
+		}
+	}
+}
+
+func TestParseRelease(t *testing.T) {
+	for _, tt := range []struct {
+		banner  string
+		want    Release
+		wantErr bool
+	}{
+		{"OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n", Release{9, 2}, false},
+		{"OpenSSH_10.0p2 Debian-5, OpenSSL 3.5.1 1 Jul 2025", Release{10, 0}, false},
+		{"OpenSSH_for_Windows_9.5p1, LibreSSL 3.8.2", Release{9, 5}, false},
+		{"OpenSSH_8.9", Release{8, 9}, false},
+		{"Sun_SSH_1.1", Release{}, true},
+		{"OpenSSH_x.y", Release{}, true},
+		{"", Release{}, true},
+	} {
+		got, err := ParseRelease(tt.banner)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("ParseRelease(%q) = %v, %v; want %v, error %v", tt.banner, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// TestSSHReleaseInstalled asks the installed ssh, which CI must have.
+func TestSSHReleaseInstalled(t *testing.T) {
+	ssh, err := exec.LookPath("ssh")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs OpenSSH's ssh for this test: %v", err)
+		}
+		t.Skip("no ssh")
+	}
+	r, err := SSHRelease(context.Background(), ssh)
+	if err != nil || r.Major < 7 {
+		t.Fatalf("SSHRelease(%s) = %v, %v; want an OpenSSH release", ssh, r, err)
+	}
 }

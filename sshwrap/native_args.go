@@ -63,7 +63,7 @@ func parseNativeArgs(args []string) (nativeArgs, error) {
 
 // options records the options in args, up to the first non-option.
 func (a *nativeArgs) options(args []string) error {
-	g := getopt{args: args}
+	g := getopt{optstring: sshOptstring, args: args}
 	for {
 		opt, val, done, err := g.next()
 		if err != nil {

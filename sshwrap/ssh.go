@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -105,7 +106,7 @@ type Wrapper struct {
 // -Q) or cannot parse the arguments, ssh with args untouched.
 func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, err error) {
 	plain := append([]string{w.SSH}, args...)
-	inv, err := ScanArgs(args)
+	inv, err := w.scan(ctx, args)
 	if err != nil || inv.Dest < 0 || inv.NoConnect {
 		return plain, nil // ssh says what is wrong, or needs no knock
 	}
@@ -152,6 +153,21 @@ func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, err
 	}
 	w.Verbose = w.Verbose || inv.Verbose > 0
 	return append([]string{w.SSH, "-o", "ProxyCommand=" + w.ProxyCommand(sshConfig)}, args...), nil
+}
+
+// scan reads args as w.SSH will. Releases differ only in -P, which takes a
+// tag since OpenSSH 9.4, so ssh -V is asked only when the two readings of
+// args disagree; when it cannot tell, the latest reading stands.
+func (w Wrapper) scan(ctx context.Context, args []string) (Invocation, error) {
+	inv, err := ScanArgs(args)
+	old, oldErr := ScanArgsRelease(args, Release{9, 3})
+	if reflect.DeepEqual(inv, old) && (err == nil) == (oldErr == nil) {
+		return inv, err
+	}
+	if r, rerr := SSHRelease(ctx, w.SSH); rerr == nil && !r.tagOption() {
+		return old, oldErr
+	}
+	return inv, err
 }
 
 // ProxyCommand returns the ProxyCommand line that runs w.Self --proxy for

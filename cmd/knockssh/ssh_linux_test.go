@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/knockssh/knockssh/internal/lab"
+	"github.com/knockssh/knockssh/sshwrap"
 )
 
 // A front is a lab with the seed's rules (sequence 1234, window 1 s, knock
@@ -119,10 +120,21 @@ func TestWrapperRunsCommand(t *testing.T) {
 		t.Errorf("the timeline shows the sequence: %s", stderr.String())
 	}
 
-	// IPv6, and a PTY forced with -tt.
-	out := f.run(knocksshBin, "-tt", "-F", f.l.SSH.Config, "lab6", "tty")
+	// IPv6, a PTY forced with -tt, and -P: a flag before OpenSSH 9.4, a
+	// tag since (the wrapper asks ssh -V which, to find the destination).
+	// Read the other way, "lab6" would be -P's tag and "tty" the host.
+	args := []string{"-tt", "-F", f.l.SSH.Config, "-P"}
+	r, err := sshwrap.SSHRelease(context.Background(), "ssh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Major > 9 || r.Major == 9 && r.Minor >= 4 {
+		args = append(args, "tag")
+	}
+	args = append(args, "lab6", "tty")
+	out := f.run(knocksshBin, args...)
 	if !strings.Contains(out, "/dev/pts/") {
-		t.Errorf("knockssh -tt lab6 tty printed %q, want a pts device", out)
+		t.Errorf("knockssh %s printed %q, want a pts device", strings.Join(args, " "), out)
 	}
 }
 
