@@ -32,11 +32,12 @@ func TestConfigTimeLimits(t *testing.T) {
 }
 
 // TestNativeRunNilStderr: Run with no Stderr does not panic; it still
-// returns ssh's 255.
+// returns ssh's 255, and the error for the caller to report.
 func TestNativeRunNilStderr(t *testing.T) {
 	var n Native
-	if status := n.Run(context.Background(), []string{"-X", "host"}); status != exitConnection {
-		t.Errorf("Run(-X host) = %d, want %d", status, exitConnection)
+	status, err := n.Run(context.Background(), []string{"-X", "host"})
+	if status != exitConnection || err == nil || !strings.Contains(err.Error(), "-X") || strings.HasPrefix(err.Error(), "knockssh") {
+		t.Errorf("Run(-X host) = %d, %v; want %d and an error about -X", status, err, exitConnection)
 	}
 }
 

@@ -32,30 +32,38 @@ type Native struct {
 	// session needs Stdin to be the terminal.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Warn receives warnings about the knock configs.
+	// Warn receives warnings: about the knock configs, and a -L
+	// forwarding that cannot listen. Nil writes them to Stderr.
 	Warn func(string)
+	// Trace receives the knock timeline when KnockVerbose or ssh's -v
+	// asks for it. Nil writes it to Stderr.
+	Trace func(knocker.Event)
 }
 
 // Run runs ssh's args (without the program name): connects to the
 // destination, knocking when a stanza applies, and runs the command, a
 // shell, or only the forwardings (-N). It returns the exit status: the
 // remote command's, or 255 when the connection fails or is interrupted,
-// as ssh. Nothing it starts (forwardings, keepalives) outlives it. A nil
-// Stderr discards the messages.
-func (n *Native) Run(ctx context.Context, args []string) int {
+// as ssh; with 255 it may return an error, for the caller to report.
+// Nothing it starts (forwardings, keepalives) outlives it. A nil Stderr
+// discards the messages ssh would print itself (banners, debug lines).
+func (n *Native) Run(ctx context.Context, args []string) (status int, err error) {
 	// Cancelled on return: it stops the -L listeners, their connections
 	// and the keepalives.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	nn := *n
+	n = &nn
 	if n.Stderr == nil {
-		nn := *n
-		nn.Stderr = io.Discard
-		n = &nn
+		n.Stderr = io.Discard
 	}
-	fail := func(err error) int {
-		fmt.Fprintf(n.Stderr, "knockssh: %v\n", err)
-		return exitConnection
+	if n.Warn == nil {
+		n.Warn = func(s string) { fmt.Fprintf(n.Stderr, "warning: %s\n", s) }
 	}
+	if n.Trace == nil {
+		n.Trace = func(e knocker.Event) { fmt.Fprintf(n.Stderr, "%v\n", e) }
+	}
+	fail := func(err error) (int, error) { return exitConnection, err }
 	a, err := parseNativeArgs(args)
 	if err != nil {
 		return fail(err)
@@ -68,7 +76,7 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 		}
 	}
 	if n.KnockVerbose || a.inv.Verbose > 0 {
-		o.Trace = func(e knocker.Event) { fmt.Fprintf(n.Stderr, "knockssh: %v\n", e) }
+		o.Trace = n.Trace
 	}
 	h, err := ResolveHost(a.inv.Alias, &o)
 	if err != nil {
@@ -116,7 +124,7 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 			if h.ExitOnForwardFailure {
 				return fail(err)
 			}
-			fmt.Fprintf(n.Stderr, "knockssh: warning: %v\n", err)
+			n.Warn(err.Error())
 		}
 	}
 	if a.noCommand {
@@ -124,7 +132,7 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 		go func() { closed <- client.Wait() }()
 		select {
 		case <-ctx.Done():
-			return exitConnection // interrupted, as ssh -N
+			return exitConnection, nil // interrupted, as ssh -N
 		case msg := <-lost:
 			return fail(errors.New(msg))
 		case <-closed:
@@ -133,7 +141,7 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 				return fail(errors.New(msg))
 			default:
 			}
-			return exitConnection
+			return exitConnection, nil
 		}
 	}
 
@@ -173,7 +181,7 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 		// Interrupted: without a PTY, ssh dies of the signal too.
 		sess.Signal(ssh.SIGINT)
 		client.Close()
-		return exitConnection
+		return exitConnection, nil
 	}
 	if err != nil {
 		// The keepalives closed the connection: say so, not how the
@@ -191,14 +199,13 @@ func (n *Native) Run(ctx context.Context, args []string) int {
 	var missing *ssh.ExitMissingError
 	switch {
 	case err == nil:
-		return 0
+		return 0, nil
 	case errors.As(err, &ee) && ee.Signal() == "":
-		return ee.ExitStatus()
+		return ee.ExitStatus(), nil
 	case errors.As(err, &ee):
-		fmt.Fprintf(n.Stderr, "knockssh: remote command killed by signal %s\n", ee.Signal())
-		return exitConnection
+		return fail(fmt.Errorf("remote command killed by signal %s", ee.Signal()))
 	case errors.As(err, &missing):
-		return exitConnection
+		return exitConnection, nil
 	}
 	return fail(err)
 }

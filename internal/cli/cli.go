@@ -69,6 +69,13 @@ func usageText() string {
 	return b.String() + usageTail
 }
 
+// flagUsages lists fs's flags as pflag does, without the "[=true|false]"
+// pflag puts after every boolean flag (blanked, to keep the columns).
+func flagUsages(fs *pflag.FlagSet) string {
+	const noise = "[=true|false]"
+	return strings.ReplaceAll(fs.FlagUsages(), noise, strings.Repeat(" ", len(noise)))
+}
+
 // Main runs knockssh with args (without the program name) and returns the
 // process exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -168,8 +175,7 @@ func flags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.help, "help", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	fs.Usage = func() {
-		io.WriteString(stderr, usageText())
-		fs.PrintDefaults()
+		io.WriteString(stderr, usageText()+flagUsages(fs))
 	}
 	return fs
 }
@@ -260,9 +266,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch {
 	case o.help:
-		io.WriteString(stdout, usageText())
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
+		io.WriteString(stdout, usageText()+flagUsages(fs))
 		return exitOK
 	case o.version:
 		fmt.Fprintf(stdout, "knockssh %s\n", version())

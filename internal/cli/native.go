@@ -63,6 +63,11 @@ func runNative(ctx context.Context, o *options, args []string, s stdio) int {
 		Stdout:       s.out,
 		Stderr:       s.err,
 		Warn:         warner(s.err),
+		Trace:        tracer(s.err),
 	}
-	return n.Run(ctx, args)
+	status, err := n.Run(ctx, args)
+	if err != nil {
+		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+	}
+	return status
 }
