@@ -421,3 +421,77 @@ func TestNativeAskHostKey(t *testing.T) {
 		t.Errorf("known_hosts after yes: %q, %v", kh, err)
 	}
 }
+
+// TestNativeSignals: SIGTERM, SIGHUP or Ctrl-C's SIGINT ends a native
+// session as it ends ssh's: status 255 at once; -N likewise. (Without a PTY
+// the remote command may live on, as with ssh: knockssh asks sshd to send
+// it SIGINT, which OpenSSH 9.2 refuses for root's sessions, "session
+// signalling requires privilege separation", and ssh never asks.)
+func TestNativeSignals(t *testing.T) {
+	t.Parallel()
+	f := newNativeFront(t)
+	cfg := f.l.SSH.Config
+	for _, tt := range []struct {
+		name string
+		sig  syscall.Signal
+		args []string
+	}{
+		{"command/SIGTERM", syscall.SIGTERM, []string{"lab", "echo started; exec sleep 9"}},
+		{"command/SIGHUP", syscall.SIGHUP, []string{"lab6", "echo started; exec sleep 9"}},
+		{"-N/SIGINT", syscall.SIGINT, []string{"-N", "-v", "lab"}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		c := f.cmd(ctx, knocksshBin, append([]string{"--native", "-F", cfg}, tt.args...)...)
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		c.Stdin = nil
+		// The command says "started" on stdout; -N -v says
+		// "Authenticated" on stderr.
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Stdout, c.Stderr = w, w
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		var seen bytes.Buffer
+		ready := make(chan bool, 1)
+		go func() {
+			buf := make([]byte, 4096)
+			for {
+				n, err := r.Read(buf)
+				seen.Write(buf[:n])
+				if bytes.Contains(seen.Bytes(), []byte("started")) || bytes.Contains(seen.Bytes(), []byte("debug1: Authenticated")) {
+					ready <- true
+					io.Copy(io.Discard, r)
+					return
+				}
+				if err != nil {
+					ready <- false
+					return
+				}
+			}
+		}()
+		if !<-ready {
+			c.Wait()
+			cancel()
+			t.Fatalf("%s: the session never started: %s", tt.name, seen.String())
+		}
+		sent := time.Now()
+		if err := c.Process.Signal(tt.sig); err != nil {
+			t.Fatal(err)
+		}
+		err = c.Wait()
+		took := time.Since(sent)
+		cancel()
+		r.Close()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 255 {
+			t.Errorf("%s: %v after the signal, want exit status 255", tt.name, err)
+		}
+		if took > 5*time.Second {
+			t.Errorf("%s: ended %v after the signal", tt.name, took)
+		}
+	}
+}

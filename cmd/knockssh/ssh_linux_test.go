@@ -139,7 +139,9 @@ func TestWrapperRunsCommand(t *testing.T) {
 }
 
 // TestWrapperWithoutStanza: a destination no stanza applies to goes to ssh
-// untouched and at once (here the firewall is open: no listener).
+// untouched (here the firewall is open: no listener): ssh connects by
+// itself, with no ProxyCommand and so no knock. (How fast is make bench's
+// business: a timed assertion here failed under the full suite's load.)
 func TestWrapperWithoutStanza(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Listener: "none"})
@@ -147,15 +149,17 @@ func TestWrapperWithoutStanza(t *testing.T) {
 	if err := os.WriteFile(kc, []byte("Host other\n  KnockSequence 1234\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	c := l.Client.Command(context.Background(), knocksshBin, "--config", kc, "-F", l.SSH.Config, "lab", "echo", "direct")
+	c := l.Client.Command(context.Background(), knocksshBin, "--config", kc, "-v", "-F", l.SSH.Config, "lab", "echo", "direct")
 	c.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir)
-	out, err := c.CombinedOutput()
-	if err != nil || string(out) != "direct\n" {
-		t.Fatalf("knockssh lab echo direct: %v: %q", err, out)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil || stdout.String() != "direct\n" {
+		t.Fatalf("knockssh -v lab echo direct: %v: %q\n%s", err, stdout.String(), stderr.String())
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v without a stanza: it should not knock", d)
+	direct := fmt.Sprintf("Connecting to %s [%s] port %d.", l.ServerIP4, l.ServerIP4, l.SSH.Port)
+	if !strings.Contains(stderr.String(), direct) || strings.Contains(stderr.String(), "proxy command") ||
+		strings.Contains(stderr.String(), "knockssh") {
+		t.Errorf("ssh -v did not connect directly (want %q, no proxy command, no knock):\n%s", direct, stderr.String())
 	}
 }
 
@@ -320,16 +324,20 @@ func TestControlMasterReuse(t *testing.T) {
 	if d := time.Since(start); d < 3*time.Second {
 		t.Errorf("the first command took %v: it cannot have knocked", d)
 	}
+	// ssh -v says how each later command went: through the master, with
+	// no proxy command (a knock would take 3W at least, too).
 	for i := range 3 {
 		start := time.Now()
-		second := f.cmd(context.Background(), knocksshBin, "--knock-verbose", "-F", cfg, "lab", "echo", "again")
+		second := f.cmd(context.Background(), knocksshBin, "-v", "-F", cfg, "lab", "echo", "again")
 		stderr.Reset()
 		second.Stderr = &stderr
 		if out, err := second.Output(); err != nil || string(out) != "again\n" {
 			t.Fatalf("command %d after the master: %v: %q: %s", i+2, err, out, stderr.String())
 		}
-		if strings.Contains(stderr.String(), "knockssh") || time.Since(start) > time.Second {
-			t.Errorf("command %d knocked again (%v): %s", i+2, time.Since(start), stderr.String())
+		log := stderr.String()
+		if !strings.Contains(log, "mux_client_request_session: master session id") || strings.Contains(log, "proxy command") ||
+			strings.Contains(log, "knockssh") || time.Since(start) >= 3*time.Second {
+			t.Errorf("command %d did not reuse the master (%v):\n%s", i+2, time.Since(start), log)
 		}
 	}
 }
