@@ -362,12 +362,13 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 				}
 			}
 		}
-		// The wanted chains, in the order of owned, for comparison.
+		// The wanted chains: owned itself (same tag) or nil. present holds
+		// owned's chains in owned's order, so the two compare as they are.
 		var wantChains []string
 		if !remove {
 			wantChains = s.Owned(table)
 		}
-		same := slices.Equal(have, want) && slices.Equal(sortedCopy(present), sortedCopy(wantChains)) && !needConntrack
+		same := slices.Equal(have, want) && slices.Equal(present, wantChains) && !needConntrack
 		writeDiff(&diff, table, haveText, have, wantText, want, same)
 		if same {
 			continue
@@ -452,12 +453,6 @@ func (in *Installer) checkForeign(family int, tables map[string]*savedTable) err
 		}
 	}
 	return nil
-}
-
-func sortedCopy(s []string) []string {
-	c := slices.Clone(s)
-	sort.Strings(c)
-	return c
 }
 
 // writeDiff writes table's listener lines as a line diff: "-" for lines

@@ -140,36 +140,23 @@ type connKey struct {
 // limit); Counters add up both families, which iptables and ip6tables count
 // apart. Accepted connections never expire.
 type Model struct {
-	spec    Spec
-	hz      int
-	phase   time.Duration
-	base    uint64
-	listTot int
-	chains  map[string][]Rule // INPUT starts with labRules placeholders
-	counts  map[string][]uint64
-	table   *recentTable
-	conns   map[connKey]bool
-	now     time.Duration
-	trace   Trace
+	spec   Spec
+	hz     int
+	phase  time.Duration
+	base   uint64
+	chains map[string][]Rule // INPUT starts with labRules placeholders
+	counts map[string][]uint64
+	table  *recentTable
+	conns  map[connKey]bool
+	now    time.Duration
+	trace  Trace
 }
-
-// An Option sets a kernel parameter of a Model.
-type Option func(*Model)
-
-// WithBase sets the jiffies value at the epoch (give or take the phase).
-// The default is the kernel's INITIAL_JIFFIES on 64-bit machines,
-// 2^32 − 300·HZ; a base near 2^64 makes the counter wrap during a test.
-func WithBase(jiffies uint64) Option { return func(m *Model) { m.base = jiffies } }
-
-// WithListTot sets xt_recent's ip_list_tot, the most addresses the list
-// holds (default DefaultListTot).
-func WithListTot(n int) Option { return func(m *Model) { m.listTot = n } }
 
 // NewModel returns a model of the listener s on a kernel with the given HZ.
 // The epoch is phase into a jiffy (0 <= phase < 1s/hz): time t is jiffy
-// base + floor((t+phase)·hz/1s), so tests can put knocks anywhere relative
-// to the jiffy boundaries.
-func NewModel(s Spec, hz int, phase time.Duration, opts ...Option) (*Model, error) {
+// InitialJiffies(hz) + floor((t+phase)·hz/1s), so tests can put knocks
+// anywhere relative to the jiffy boundaries.
+func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("listener: %w", err)
 	}
@@ -179,15 +166,9 @@ func NewModel(s Spec, hz int, phase time.Duration, opts ...Option) (*Model, erro
 	if jiffy := time.Second / time.Duration(hz); phase < 0 || phase >= jiffy {
 		return nil, fmt.Errorf("phase %v is not within one jiffy (0 to %v)", phase, jiffy)
 	}
-	m := &Model{spec: s, hz: hz, phase: phase, base: uint64(1<<32) - uint64(300*hz), listTot: DefaultListTot,
+	m := &Model{spec: s, hz: hz, phase: phase, base: InitialJiffies(hz),
 		chains: map[string][]Rule{"INPUT": make([]Rule, labRules)}, counts: map[string][]uint64{},
 		conns: map[connKey]bool{}}
-	for _, o := range opts {
-		o(m)
-	}
-	if m.listTot < 1 {
-		return nil, fmt.Errorf("ip_list_tot %d is not positive", m.listTot)
-	}
 	var hitcounts []int
 	for _, r := range s.Rules("INPUT") {
 		m.chains[r.Chain] = append(m.chains[r.Chain], r)
@@ -198,7 +179,7 @@ func NewModel(s Spec, hz int, phase time.Duration, opts ...Option) (*Model, erro
 	for c, rs := range m.chains {
 		m.counts[c] = make([]uint64, len(rs))
 	}
-	m.table = newRecentTable(m.listTot, hitcounts...)
+	m.table = newRecentTable(DefaultListTot, hitcounts...)
 	return m, nil
 }
 
@@ -232,10 +213,6 @@ func (m *Model) Jiffies(at time.Duration) uint64 {
 	}
 	return m.base + uint64(q)*uint64(m.hz) + uint64(r)*uint64(m.hz)/uint64(time.Second)
 }
-
-// RingSize returns how many stamps the list keeps per address: the next
-// power of two of the rules' largest --hitcount, at least 32.
-func (m *Model) RingSize() int { return m.table.mask + 1 }
 
 // Packet runs p through the firewall and returns its verdict.
 func (m *Model) Packet(p Packet) Verdict {

@@ -128,7 +128,7 @@ func (t *recentTable) rcheck(src netip.Addr, j uint64, seconds, hitcount, hz int
 	if e == nil {
 		return false
 	}
-	limit := j - uint64(uint32(seconds)*uint32(hz))
+	limit := j - uint64(secondsHZ(seconds, hz))
 	hits := 0
 	for i := 0; i < e.nstamps; i++ {
 		if seconds != 0 && timeAfter(limit, e.stamps[i]) {
@@ -141,6 +141,10 @@ func (t *recentTable) rcheck(src netip.Addr, j uint64, seconds, hitcount, hz int
 	}
 	return false
 }
+
+// secondsHZ is seconds·hz truncated to 32 bits, as the kernel computes
+// info->seconds * HZ.
+func secondsHZ(seconds, hz int) uint32 { return uint32(seconds) * uint32(hz) }
 
 // stamps returns src's stamps in the ring's order (the order of
 // /proc/net/xt_recent), nil without an entry.

@@ -16,6 +16,10 @@ import (
 // (/proc/net/xt_recent/<list>) and decodes it into bursts, for
 // knockssh --server-status and --watch.
 
+// RecentPath returns the file of the recent list named list in the current
+// network namespace; xt_recent lists exist on Linux only.
+func RecentPath(list string) string { return "/proc/net/xt_recent/" + list }
+
 // A RecentEntry is one source address of an xt_recent list, as
 // /proc/net/xt_recent/<list> shows it.
 type RecentEntry struct {
@@ -203,7 +207,7 @@ func (s Spec) OpenSpans(stamps []uint64, hz int) []OpenSpan {
 	// ref-a counts unless time_after(ref+d-seconds·hz, ref-a), i.e. when
 	// a+d <= seconds·hz.
 	count := func(d int64, seconds int) int {
-		lim := int64(uint32(seconds) * uint32(hz))
+		lim := int64(secondsHZ(seconds, hz))
 		c := 0
 		for _, a := range age {
 			if a+d <= lim {
@@ -227,7 +231,7 @@ func (s Spec) OpenSpans(stamps []uint64, hz int) []OpenSpan {
 	cuts := []int64{0}
 	for _, a := range age {
 		for k := 1; k <= n; k++ {
-			if d := int64(uint32(k*s.Window)*uint32(hz)) - a + 1; d > 0 {
+			if d := int64(secondsHZ(k*s.Window, hz)) - a + 1; d > 0 {
 				cuts = append(cuts, d)
 			}
 		}

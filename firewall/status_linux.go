@@ -15,10 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// RecentPath returns the file of the recent list named list in the current
-// network namespace.
-func RecentPath(list string) string { return "/proc/net/xt_recent/" + list }
-
 // ReadKernelClock reads the kernel's HZ and jiffies counter.
 //
 // HZ comes from the kernel config (/proc/config.gz, else

@@ -248,7 +248,7 @@ func optName(c byte) string {
 
 // scanState is what ssh's options structure remembers while it parses.
 type scanState struct {
-	userSet, portSet, jumpSet bool
+	userSet, jumpSet bool
 }
 
 // apply records one option as ssh.c's getopt loop does; stop is true when
@@ -276,12 +276,12 @@ func (s *scanState) apply(inv *Invocation, opt byte, val string) (stop bool, err
 		}
 	case 'p':
 		// ssh checks the value only while no port is set.
-		if !s.portSet {
+		if inv.Port == 0 {
 			p := a2port(val)
 			if p <= 0 {
 				return false, fmt.Errorf("option -p: bad port %.40q, want a number from 1 to 65535 or a service name", val)
 			}
-			inv.Port, s.portSet = p, true
+			inv.Port = p
 		}
 	case 'o':
 		inv.Options = append(inv.Options, val)
@@ -316,8 +316,8 @@ func (s *scanState) configLine(inv *Invocation, line string) error {
 	if p <= 0 {
 		return fmt.Errorf("option -o Port: bad port %.40q, want a number from 1 to 65535 or a service name", words[0])
 	}
-	if !s.portSet {
-		inv.Port, s.portSet = p, true
+	if inv.Port == 0 {
+		inv.Port = p
 	}
 	return nil
 }
@@ -353,8 +353,8 @@ func (s *scanState) destination(inv *Invocation, pos int) error {
 	if hasUser && !s.userSet {
 		inv.User, s.userSet = user, true
 	}
-	if port > 0 && !s.portSet {
-		inv.Port, s.portSet = port, true
+	if port > 0 && inv.Port == 0 {
+		inv.Port = port
 	}
 	return nil
 }
@@ -381,7 +381,7 @@ func parseSSHURI(uri string) (user string, hasUser bool, host string, port int, 
 		rest = rest[i+1:]
 	}
 	// hpdelim2: a [bracketed] host or one ending at ':' or '/'.
-	hostPart, delim, tail, hasTail := rest, byte(0), "", false
+	hostPart, delim, tail := rest, byte(0), ""
 	if strings.HasPrefix(rest, "[") {
 		k := strings.IndexByte(rest, ']')
 		if k < 0 {
@@ -391,10 +391,10 @@ func parseSSHURI(uri string) (user string, hasUser bool, host string, port int, 
 			if c := rest[k+1]; c != ':' && c != '/' {
 				return "", false, "", -1, errors.New("junk after ']' in ssh:// URI")
 			}
-			hostPart, delim, tail, hasTail = rest[:k+1], rest[k+1], rest[k+2:], true
+			hostPart, delim, tail = rest[:k+1], rest[k+1], rest[k+2:]
 		}
 	} else if k := strings.IndexAny(rest, ":/"); k >= 0 {
-		hostPart, delim, tail, hasTail = rest[:k], rest[k], rest[k+1:], true
+		hostPart, delim, tail = rest[:k], rest[k], rest[k+1:]
 	}
 	if hostPart == "" {
 		return "", false, "", -1, errors.New("no host name in ssh:// URI")
@@ -410,7 +410,7 @@ func parseSSHURI(uri string) (user string, hasUser bool, host string, port int, 
 		return "", false, "", -1, errors.New("ssh:// URI host is not a valid domain name")
 	}
 	host = strings.TrimSuffix(host, ".") // valid_domain drops a trailing dot
-	if hasTail && tail != "" {
+	if tail != "" {
 		if delim == ':' {
 			p, after, slash := strings.Cut(tail, "/")
 			if port = a2port(p); port <= 0 {

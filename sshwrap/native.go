@@ -105,7 +105,13 @@ func dialHost(ctx context.Context, h *HostConfig, o *ClientOptions) (net.Conn, e
 		return nil, err
 	}
 	address := net.JoinHostPort(h.HostName, strconv.Itoa(h.Port))
-	network := map[string]string{"inet": "ip4", "inet6": "ip6"}[h.AddressFamily]
+	network := ""
+	switch h.AddressFamily {
+	case "inet":
+		network = "ip4"
+	case "inet6":
+		network = "ip6"
+	}
 	if !found {
 		o.debugf("Connecting to %s port %d (no knock stanza for %s).", h.HostName, h.Port, h.Alias)
 		d := net.Dialer{Timeout: h.ConnectTimeout}
@@ -124,10 +130,8 @@ func dialHost(ctx context.Context, h *HostConfig, o *ClientOptions) (net.Conn, e
 	if st.Address != "" {
 		cfg.Host = st.Address
 	}
-	if cfg.Network == "" || cfg.Network == "ip" {
-		if network != "" {
-			cfg.Network = network
-		}
+	if network != "" && (cfg.Network == "" || cfg.Network == "ip") {
+		cfg.Network = network
 	}
 	cfg.Trace = o.Trace
 	o.debugf("Knocking, then connecting to %s port %d.", h.HostName, h.Port)

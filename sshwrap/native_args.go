@@ -31,7 +31,6 @@ type nativeArgs struct {
 	forwards  []string // -L, as [bind:]port:host:hostport
 	noCommand bool     // -N
 	nullStdin bool     // -n
-	quiet     bool     // -q
 }
 
 // parseNativeArgs parses ssh's args (without the program name) for the
@@ -99,7 +98,7 @@ func (a *nativeArgs) options(args []string) error {
 		case 'n':
 			a.nullStdin = true
 		case 'q':
-			a.quiet = true
+			a.opts.quiet = true
 		}
 		// -a, -x: nothing is forwarded anyway; -p, -l, -F, -v: in inv.
 	}

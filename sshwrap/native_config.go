@@ -309,10 +309,8 @@ func (l *lookup) nativeFile(s *settings, path string, optional, system, active b
 					return fmt.Errorf("%s:%d: Include nested too deep", path, n.Pos().Line)
 				}
 				for _, arg := range args {
-					pattern := arg
-					if system && !filepath.IsAbs(arg) && !strings.HasPrefix(arg, "~") {
-						pattern = filepath.Join(filepath.Dir(path), arg)
-					} else if pattern, err = includePath(arg, path, true); err != nil {
+					pattern, err := includePath(arg, path, !system)
+					if err != nil {
 						return fmt.Errorf("%s:%d: Include: %w", path, n.Pos().Line, err)
 					}
 					paths, err := filepath.Glob(pattern)
@@ -573,7 +571,14 @@ func (s *settings) resolve(alias string, o *ClientOptions) (HostConfig, error) {
 	} else if pd := os.Getenv("ProgramData"); pd != "" && filepath.IsAbs(pd) {
 		h.GlobalKnownHostsFiles = []string{filepath.Join(pd, "ssh", "ssh_known_hosts")}
 	}
-	for key, dst := range map[string]*[]string{"UserKnownHostsFile": &h.UserKnownHostsFiles, "GlobalKnownHostsFile": &h.GlobalKnownHostsFiles} {
+	for _, kf := range []struct {
+		key string
+		dst *[]string
+	}{
+		{"UserKnownHostsFile", &h.UserKnownHostsFiles},
+		{"GlobalKnownHostsFile", &h.GlobalKnownHostsFiles},
+	} {
+		key, dst := kf.key, kf.dst
 		v, ok := s.get(key)
 		if !ok {
 			continue

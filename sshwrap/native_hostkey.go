@@ -298,7 +298,7 @@ func (c *hostKeys) unknown(remote net.Addr, key ssh.PublicKey, others []knownhos
 		fmt.Fprintf(c.stderr, "No %s host key is known for %s and you have requested strict checking.\nHost key verification failed.\n", keyName(key), c.name)
 		return fmt.Errorf("%w: no %s host key is known for %s and StrictHostKeyChecking is yes", ErrHostKey, keyName(key), c.name)
 	case "ask":
-		if c.prompt == nil || c.h.BatchMode {
+		if c.prompt == nil {
 			fmt.Fprintf(c.stderr, "Host key verification failed.\n")
 			return fmt.Errorf("%w: no %s host key is known for %s, and there is no terminal to ask on", ErrHostKey, keyName(key), c.name)
 		}

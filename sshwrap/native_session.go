@@ -69,7 +69,7 @@ func (n *Native) Run(ctx context.Context, args []string) (status int, err error)
 		return fail(err)
 	}
 	o := a.opts
-	o.KnockConfig, o.Stderr, o.Warn, o.quiet = n.KnockConfig, n.Stderr, n.Warn, a.quiet
+	o.KnockConfig, o.Stderr, o.Warn = n.KnockConfig, n.Stderr, n.Warn
 	if a.inv.Verbose > 0 {
 		o.debug = func(format string, args ...any) {
 			fmt.Fprintf(n.Stderr, "debug1: "+format+"\n", args...)
@@ -85,8 +85,12 @@ func (n *Native) Run(ctx context.Context, args []string) (status int, err error)
 	h.LocalForwards = append(a.forwards, h.LocalForwards...)
 	o.Prompt = terminalPrompt
 
-	stdinFile, _ := n.Stdin.(*os.File)
-	stdinTTY := stdinFile != nil && term.IsTerminal(int(stdinFile.Fd()))
+	// ttyIn is stdin when it is a terminal, else nil.
+	ttyIn, _ := n.Stdin.(*os.File)
+	if ttyIn != nil && !term.IsTerminal(int(ttyIn.Fd())) {
+		ttyIn = nil
+	}
+	stdinTTY := ttyIn != nil
 	command := strings.Join(a.inv.Command, " ")
 	mode := h.RequestTTY
 	switch {
@@ -103,7 +107,7 @@ func (n *Native) Run(ctx context.Context, args []string) (status int, err error)
 		pty = command == "" && stdinTTY
 	case "yes":
 		pty = stdinTTY
-		if !stdinTTY && !a.quiet {
+		if !stdinTTY && !o.quiet {
 			fmt.Fprintln(n.Stderr, "Pseudo-terminal will not be allocated because stdin is not a terminal.")
 		}
 	case "force":
@@ -155,7 +159,7 @@ func (n *Native) Run(ctx context.Context, args []string) (status int, err error)
 	}
 	sess.Stdout, sess.Stderr = n.Stdout, n.Stderr
 	if pty {
-		restore, err := startPTY(ctx, cancel, sess, stdinFile, n.Stdout)
+		restore, err := startPTY(ctx, cancel, sess, ttyIn, n.Stdout)
 		if err != nil {
 			return fail(err)
 		}
@@ -192,7 +196,7 @@ func (n *Native) Run(ctx context.Context, args []string) (status int, err error)
 		default:
 		}
 	}
-	if pty && !a.quiet && h.LogLevel != "QUIET" && h.LogLevel != "ERROR" && h.LogLevel != "FATAL" {
+	if pty && !o.quiet && h.LogLevel != "QUIET" && h.LogLevel != "ERROR" && h.LogLevel != "FATAL" {
 		defer fmt.Fprintf(n.Stderr, "Connection to %s closed.\r\n", h.HostName)
 	}
 	var ee *ssh.ExitError
@@ -213,7 +217,8 @@ func (n *Native) Run(ctx context.Context, args []string) (status int, err error)
 // startPTY requests a PTY of the terminal's size, puts the terminal in
 // raw mode and forwards its size changes; restore undoes the raw mode. A
 // terminating signal (SIGTERM, SIGHUP, SIGQUIT) calls cancel, so that Run
-// returns through restore instead of dying with the terminal raw.
+// returns through restore instead of dying with the terminal raw. stdin
+// is nil unless it is a terminal.
 func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.File, stdout io.Writer) (restore func(), err error) {
 	termName := os.Getenv("TERM")
 	if termName == "" {
@@ -221,7 +226,7 @@ func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.F
 	}
 	w, h := 80, 24
 	fd := -1
-	if stdin != nil && term.IsTerminal(int(stdin.Fd())) {
+	if stdin != nil {
 		fd = int(stdin.Fd())
 	} else if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fd = int(f.Fd())
@@ -236,7 +241,7 @@ func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.F
 		return nil, fmt.Errorf("PTY allocation request failed: %w", err)
 	}
 	restore = func() {}
-	if stdin != nil && term.IsTerminal(int(stdin.Fd())) {
+	if stdin != nil {
 		old, err := term.MakeRaw(int(stdin.Fd()))
 		if err != nil {
 			return nil, err

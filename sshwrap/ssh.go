@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
@@ -18,17 +17,14 @@ import (
 // it after reading its config files.
 type Resolved struct {
 	HostName string
-	Port     int
-	User     string
 	// ProxyCommand and ProxyJump are "" when ssh dials the host itself.
 	ProxyCommand string
 	ProxyJump    string
 }
 
 // Resolve asks ssh (ssh -G with the invocation's options and destination)
-// how it would reach inv's destination: HostName, Port, User and proxies,
-// with Match blocks, Include and canonicalization as only ssh evaluates
-// them.
+// how it would reach inv's destination: HostName and proxies, with Match
+// blocks, Include and canonicalization as only ssh evaluates them.
 func Resolve(ctx context.Context, sshPath string, inv Invocation) (Resolved, error) {
 	if inv.Dest < 0 {
 		return Resolved{}, errors.New("no destination")
@@ -63,10 +59,6 @@ func parseG(out []byte) Resolved {
 		switch strings.ToLower(key) {
 		case "hostname":
 			r.HostName = val
-		case "port":
-			r.Port, _ = strconv.Atoi(val)
-		case "user":
-			r.User = val
 		case "proxycommand":
 			if !strings.EqualFold(val, "none") {
 				r.ProxyCommand = val

@@ -260,6 +260,17 @@ func (l *lookup) warnf(format string, args ...any) {
 	}
 }
 
+// soft applies the rule for a fault in a config: in an ssh config (ssh is
+// true) it is a warning, "err; what", and the thing is passed over; in a
+// knock config it is err.
+func (l *lookup) soft(ssh bool, err error, what string) error {
+	if ssh {
+		l.warnf("%v; %s", err, what)
+		return nil
+	}
+	return err
+}
+
 // file reads one config file, and those it includes. active is false for a
 // file included from a Host block that does not match: it is checked, and
 // its values are not used.
@@ -270,11 +281,10 @@ func (l *lookup) file(path string, ssh, optional, active bool, depth int) error 
 		if optional && errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		if ssh && !errors.Is(err, fs.ErrNotExist) {
-			l.warnf("%v; skipped", err)
-			return nil
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
-		return err
+		return l.soft(ssh, err, "skipped")
 	}
 	sc, err := l.scan(data, path, ssh)
 	if err != nil {
@@ -285,12 +295,7 @@ func (l *lookup) file(path string, ssh, optional, active bool, depth int) error 
 		err = errors.New("cannot parse: Host lines out of step")
 	}
 	if err != nil {
-		msg := sc.redact(libraryError(path, err))
-		if ssh {
-			l.warnf("%s; skipped", msg)
-			return nil
-		}
-		return errors.New(msg)
+		return l.soft(ssh, errors.New(sc.redact(libraryError(path, err))), "skipped")
 	}
 	for i, h := range cfg.Hosts {
 		on := active // lines before the first Host line
@@ -370,7 +375,7 @@ func (l *lookup) checkSSHPerms() error {
 		if !used {
 			continue
 		}
-		warn := func(string) {}
+		var warn func(string)
 		if secret {
 			warn = l.warnOnce
 		}
@@ -552,28 +557,21 @@ func (sc *scanned) redact(msg string) string {
 // include reads the files an Include line (args, at from:line) names.
 func (l *lookup) include(args []string, from string, line int, ssh, active bool, depth int) error {
 	where := fmt.Sprintf("%s:%d", from, line)
-	fail := func(err error) error {
-		if ssh {
-			l.warnf("%v; ignored", err)
-			return nil
-		}
-		return err
-	}
 	if depth >= maxDepth {
-		return fail(fmt.Errorf("%s: Include nested too deep", where))
+		return l.soft(ssh, fmt.Errorf("%s: Include nested too deep", where), "ignored")
 	}
 	for _, arg := range args {
 		pattern, err := includePath(arg, from, ssh)
 		if err != nil {
-			return fail(fmt.Errorf("%s: Include: %v", where, err))
+			return l.soft(ssh, fmt.Errorf("%s: Include: %v", where, err), "ignored")
 		}
 		paths, err := filepath.Glob(pattern)
 		if err != nil {
-			return fail(fmt.Errorf("%s: Include: bad pattern %q", where, arg))
+			return l.soft(ssh, fmt.Errorf("%s: Include: bad pattern %q", where, arg), "ignored")
 		}
 		for _, p := range paths {
 			if l.nfiles >= maxFiles {
-				return fail(fmt.Errorf("%s: Include: more than %d files to read; is there an Include loop?", where, maxFiles))
+				return l.soft(ssh, fmt.Errorf("%s: Include: more than %d files to read; is there an Include loop?", where, maxFiles), "ignored")
 			}
 			if err := l.file(p, ssh, true, active, depth+1); err != nil {
 				return err
@@ -630,25 +628,18 @@ func (l *lookup) keyword(n *ssh_config.KV, src *source, on bool) error {
 	if src.ssh && !strings.HasPrefix(lkey, "knock") {
 		return nil
 	}
-	fail := func(err error) error {
-		if src.ssh {
-			l.warnf("%v; ignored", err)
-			return nil
-		}
-		return err
-	}
 	key, ok := keywords[lkey]
 	if !ok {
 		if plainWord(n.Key) && !strings.HasPrefix(lkey, "knocksequence") {
-			return fail(fmt.Errorf("%s: unknown keyword %q, want a Knock* keyword such as KnockSequence", where, n.Key))
+			return l.soft(src.ssh, fmt.Errorf("%s: unknown keyword %q, want a Knock* keyword such as KnockSequence", where, n.Key), "ignored")
 		}
 		// It may be a KnockSequence line with the space missing, or the
 		// secret alone: say nothing of it.
-		return fail(fmt.Errorf("%s: unknown keyword (not shown, as it may hold the secret: is a space missing before a value?), want a Knock* keyword such as KnockSequence", where))
+		return l.soft(src.ssh, fmt.Errorf("%s: unknown keyword (not shown, as it may hold the secret: is a space missing before a value?), want a Knock* keyword such as KnockSequence", where), "ignored")
 	}
 	next := l.st
 	if err := next.set(key, strings.TrimSpace(n.Value)); err != nil {
-		return fail(fmt.Errorf("%s: %s: %w", where, key, err))
+		return l.soft(src.ssh, fmt.Errorf("%s: %s: %w", where, key, err), "ignored")
 	}
 	if on && l.from[key] == nil {
 		l.st = next

@@ -80,9 +80,7 @@ func BenchmarkFrontEnd(b *testing.B) {
 		}
 
 		blob := filepath.Join(open.Dir, "sparse")
-		if err := os.WriteFile(blob, nil, 0o600); err != nil {
-			b.Fatal(err)
-		}
+		writeFile(b, blob, "")
 		if err := os.Truncate(blob, size); err != nil {
 			b.Fatal(err)
 		}
@@ -92,9 +90,7 @@ func BenchmarkFrontEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		empty := filepath.Join(open.Dir, "knock_config")
-		if err := os.WriteFile(empty, nil, 0o600); err != nil {
-			b.Fatal(err)
-		}
+		writeFile(b, empty, "")
 		proxy := fmt.Sprintf("ProxyCommand=%s %s --proxy --config %s %%n %%h %%p", self, knocksshBin, empty)
 		rssEnvs := append(env, rssEnv+"="+rssFile)
 		timed(b, open.Client, env, "scp", "-F", open.SSH.Config, "lab:"+blob, "/dev/null") // warm the page cache

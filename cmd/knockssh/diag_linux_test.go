@@ -96,9 +96,7 @@ func TestServerStatus(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
 	kc := filepath.Join(l.Dir, "knock_config")
-	if err := os.WriteFile(kc, []byte("Host lab\n  KnockAddress 192.0.2.1\n  KnockSequence 1234\n  KnockPort 22\n  KnockWindow 1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, kc, "Host lab\n  KnockAddress 192.0.2.1\n  KnockSequence 1234\n  KnockPort 22\n  KnockWindow 1\n")
 
 	diagBursts(t, l, 1, 2)
 	time.Sleep(1700 * time.Millisecond) // burst 3 was due 1 s after burst 2
@@ -326,9 +324,7 @@ func TestPortKnockerUsages(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, tt.name), []byte(tt.content), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, tt.name), tt.content)
 		args := []string{"--knock", "-v"}
 		if tt.name != "knocksettings.txt" {
 			args = append(args, "--settings", tt.name)
@@ -356,9 +352,7 @@ func TestPortKnockerUsages(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "knocksettings.txt"), []byte("192.0.2.1 22 1234 1000 1 00:00:00:00:00:00\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "knocksettings.txt"), "192.0.2.1 22 1234 1000 1 00:00:00:00:00:00\n")
 	for _, proto := range []string{"udp", "raw"} {
 		diagResult(l, l.Client, dir, "--knock", "--protocol", proto) // the knocks go nowhere; --knock cannot tell
 		if out, err := l.Client.Command(context.Background(), "timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/192.0.2.1/22").CombinedOutput(); err == nil {

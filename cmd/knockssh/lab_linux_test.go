@@ -19,12 +19,9 @@ import (
 // timeline; plain ssh without the knock cannot get in.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true})
+	f := newFront(t, labStanza)
+	l, kc := f.l, f.kc
 	t.Logf("server %s (%s) runs sshd on port 22 behind the seed's portKnockListener (sequence 1234, window 1s)", l.Server.Name, l.ServerIP4)
-	kc := filepath.Join(l.Dir, "knock_config")
-	if err := os.WriteFile(kc, []byte(labStanza), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("knock stanza (%s):\n%s", kc, strings.ReplaceAll(labStanza, "1234", "****"))
 	t.Logf("client %s (%s) runs: knockssh --config %s --knock-verbose -F ssh_config lab 'echo ...'", l.Client.Name, l.ClientIP4, filepath.Base(kc))
 	demo := l.Client.Command(context.Background(), knocksshBin, "--config", kc, "--knock-verbose", "-F", l.SSH.Config, "lab",

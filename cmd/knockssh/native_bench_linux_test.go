@@ -22,9 +22,7 @@ func BenchmarkNative(b *testing.B) {
 		f := newFront(b, labStanza)
 		open := lab.New(b, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Listener: "none"})
 		empty := open.Dir + "/knock_config"
-		if err := os.WriteFile(empty, nil, 0o600); err != nil {
-			b.Fatal(err)
-		}
+		writeFile(b, empty, "")
 		openEnv := append(os.Environ(), "XDG_CACHE_HOME="+open.Dir, "KNOCKSSH_CONFIG="+empty)
 		for range runs {
 			native = append(native, timed(b, f.l.Client, f.env, knocksshBin, "--native", "-F", f.l.SSH.Config, "lab", "true"))

@@ -342,15 +342,7 @@ func TestNativeForward(t *testing.T) {
 	t.Parallel()
 	f := newNativeFront(t)
 	ln := f.l.Listen(t, "tcp4", 7777)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	go echo(ln)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := f.cmd(ctx, knocksshBin, "--native", "-F", f.l.SSH.Config, "-N", "-L", "127.0.0.1:6000:127.0.0.1:7777", "lab")

@@ -51,9 +51,7 @@ func newFront(t testing.TB, stanza string) *front {
 // write writes a file with mode 0600.
 func (f *front) write(path, content string) {
 	f.t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		f.t.Fatal(err)
-	}
+	writeFile(f.t, path, content)
 }
 
 // sshConfig writes an ssh config made of extra followed by the lab's own.
@@ -146,20 +144,15 @@ func TestWrapperWithoutStanza(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Listener: "none"})
 	kc := filepath.Join(l.Dir, "knock_config")
-	if err := os.WriteFile(kc, []byte("Host other\n  KnockSequence 1234\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := l.Client.Command(context.Background(), knocksshBin, "--config", kc, "-v", "-F", l.SSH.Config, "lab", "echo", "direct")
-	c.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir)
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	if err := c.Run(); err != nil || stdout.String() != "direct\n" {
-		t.Fatalf("knockssh -v lab echo direct: %v: %q\n%s", err, stdout.String(), stderr.String())
+	writeFile(t, kc, "Host other\n  KnockSequence 1234\n")
+	stdout, stderr, err := diagResult(l, l.Client, "", "--config", kc, "-v", "-F", l.SSH.Config, "lab", "echo", "direct")
+	if err != nil || stdout != "direct\n" {
+		t.Fatalf("knockssh -v lab echo direct: %v: %q\n%s", err, stdout, stderr)
 	}
 	direct := fmt.Sprintf("Connecting to %s [%s] port %d.", l.ServerIP4, l.ServerIP4, l.SSH.Port)
-	if !strings.Contains(stderr.String(), direct) || strings.Contains(stderr.String(), "proxy command") ||
-		strings.Contains(stderr.String(), "knockssh") {
-		t.Errorf("ssh -v did not connect directly (want %q, no proxy command, no knock):\n%s", direct, stderr.String())
+	if !strings.Contains(stderr, direct) || strings.Contains(stderr, "proxy command") ||
+		strings.Contains(stderr, "knockssh") {
+		t.Errorf("ssh -v did not connect directly (want %q, no proxy command, no knock):\n%s", direct, stderr)
 	}
 }
 

@@ -307,6 +307,17 @@ func (o *options) files() []sshwrap.File {
 	return sshwrap.KnockFiles(o.config, o.sshConfig)
 }
 
+// stanza scans destination as ssh would and looks up the knock stanza
+// that applies to its alias in o's files; found reports whether one does.
+func (o *options) stanza(destination string, stderr io.Writer) (inv sshwrap.Invocation, st sshwrap.Stanza, found bool, err error) {
+	inv, err = sshwrap.ScanArgs([]string{destination})
+	if err != nil {
+		return inv, st, false, err
+	}
+	st, found, err = sshwrap.Lookup(inv.Alias, o.files(), warner(stderr))
+	return inv, st, found, err
+}
+
 // wrap runs ssh with args, through knockssh --proxy when a stanza applies.
 func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int {
 	ssh, err := sshwrap.FindSSH()
@@ -402,11 +413,7 @@ func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, stderr io.Wri
 // The address knocked is the stanza's KnockAddress, else the HostName ssh
 // would connect to (ssh -G), else the destination itself.
 func (o *options) knockConfig(ctx context.Context, fs *pflag.FlagSet, destination string, stderr io.Writer) (knocker.Config, error) {
-	inv, err := sshwrap.ScanArgs([]string{destination})
-	if err != nil {
-		return knocker.Config{}, err
-	}
-	st, found, err := sshwrap.Lookup(inv.Alias, o.files(), warner(stderr))
+	inv, st, found, err := o.stanza(destination, stderr)
 	if err != nil {
 		return knocker.Config{}, err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/knockssh/knockssh/firewall"
 	"github.com/knockssh/knockssh/knocker"
-	"github.com/knockssh/knockssh/sshwrap"
 	"github.com/spf13/pflag"
 )
 
@@ -74,11 +73,7 @@ func serverSpec(o *options, fs *pflag.FlagSet, stderr io.Writer, needSequence bo
 	var cfg knocker.Config
 	found := false
 	if fs.NArg() == 1 {
-		inv, err := sshwrap.ScanArgs([]string{fs.Arg(0)})
-		if err != nil {
-			return spec, err
-		}
-		st, ok, err := sshwrap.Lookup(inv.Alias, o.files(), warner(stderr))
+		inv, st, ok, err := o.stanza(fs.Arg(0), stderr)
 		if err != nil {
 			return spec, err
 		}
@@ -184,15 +179,16 @@ func runInstall(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio, rem
 		mode = "--uninstall"
 	}
 	spec, err := serverSpec(o, fs, s.err, !remove)
-	if err == nil {
-		var fams []int
-		fams, err = ruleFamilies(fs)
-		if err == nil {
-			return install(ctx, o, s, firewall.Installer{Spec: spec, Interface: o.iface, Families: fams}, mode, remove)
-		}
+	if err != nil {
+		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		return exitUsage
 	}
-	fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
-	return exitUsage
+	fams, err := ruleFamilies(fs)
+	if err != nil {
+		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		return exitUsage
+	}
+	return install(ctx, o, s, firewall.Installer{Spec: spec, Interface: o.iface, Families: fams}, mode, remove)
 }
 
 func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mode string, remove bool) int {
@@ -220,21 +216,18 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		return exitFail
 	}
 	tool := map[int]string{4: "iptables", 6: "ip6tables"}
-	for _, c := range changes {
-		if !o.dryRun {
-			continue
-		}
-		if c.Empty() {
-			fmt.Fprintf(s.out, "# %s: no change\n", tool[c.Family])
-			continue
-		}
-		for _, n := range c.Notes {
-			fmt.Fprintf(s.err, "knockssh: would do: %s\n", n)
-		}
-		fmt.Fprintf(s.out, "# %s: would run %s-restore --noflush with:\n%s", tool[c.Family], tool[c.Family], c.Restore)
-		fmt.Fprintf(s.out, "# %s: the listener's rules before (-) and after (+):\n%s", tool[c.Family], c.Diff)
-	}
 	if o.dryRun {
+		for _, c := range changes {
+			if c.Empty() {
+				fmt.Fprintf(s.out, "# %s: no change\n", tool[c.Family])
+				continue
+			}
+			for _, n := range c.Notes {
+				fmt.Fprintf(s.err, "knockssh: would do: %s\n", n)
+			}
+			fmt.Fprintf(s.out, "# %s: would run %s-restore --noflush with:\n%s", tool[c.Family], tool[c.Family], c.Restore)
+			fmt.Fprintf(s.out, "# %s: the listener's rules before (-) and after (+):\n%s", tool[c.Family], c.Diff)
+		}
 		return exitOK
 	}
 	if err := in.Apply(ctx, changes, remove); err != nil {

@@ -2,16 +2,15 @@ package lab
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/knockssh/knockssh/firewall"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,14 +20,7 @@ const RecentList = "knocks_INPUT"
 
 // A RecentEntry is one source address of an xt_recent list, as
 // /proc/net/xt_recent/<list> shows it.
-type RecentEntry struct {
-	Src       netip.Addr
-	TTL       int
-	LastSeen  uint64
-	OldestPkt int
-	// Stamps are the hits' jiffies, in the kernel's ring order.
-	Stamps []uint64
-}
+type RecentEntry = firewall.RecentEntry
 
 // Recent returns the entries of the server's knock list.
 func (l *Lab) Recent(tb testing.TB) []RecentEntry {
@@ -44,41 +36,9 @@ func (l *Lab) Recent(tb testing.TB) []RecentEntry {
 	return entries
 }
 
-// ParseRecent parses the text of /proc/net/xt_recent/<list>.
-func ParseRecent(data []byte) ([]RecentEntry, error) {
-	var entries []RecentEntry
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		// src=192.0.2.2 ttl: 64 last_seen: 4295469705 oldest_pkt: 3 4295469704, 4295469704, 4295469705
-		head, stamps, ok := strings.Cut(line, " oldest_pkt: ")
-		f := strings.Fields(head)
-		if !ok || len(f) != 5 || !strings.HasPrefix(f[0], "src=") {
-			return nil, fmt.Errorf("xt_recent line %d: unexpected %q", n, line)
-		}
-		var e RecentEntry
-		var err error
-		if e.Src, err = netip.ParseAddr(strings.TrimPrefix(f[0], "src=")); err != nil {
-			return nil, fmt.Errorf("xt_recent line %d: %w", n, err)
-		}
-		e.TTL, _ = strconv.Atoi(f[2])
-		e.LastSeen, _ = strconv.ParseUint(f[4], 10, 64)
-		sf := strings.Fields(strings.ReplaceAll(stamps, ",", " "))
-		if len(sf) == 0 {
-			return nil, fmt.Errorf("xt_recent line %d: no oldest_pkt", n)
-		}
-		e.OldestPkt, _ = strconv.Atoi(sf[0])
-		for _, s := range sf[1:] {
-			j, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("xt_recent line %d: stamp %q: %w", n, s, err)
-			}
-			e.Stamps = append(e.Stamps, j)
-		}
-		entries = append(entries, e)
-	}
-	return entries, sc.Err()
-}
+// ParseRecent parses the text of /proc/net/xt_recent/<list>, as
+// firewall.ParseRecent does.
+func ParseRecent(data []byte) ([]RecentEntry, error) { return firewall.ParseRecent(data) }
 
 // FlushRecent empties the server's knock list.
 func (l *Lab) FlushRecent(tb testing.TB) {
@@ -103,16 +63,7 @@ type Counter struct {
 // table for family 4 (iptables) or 6 (ip6tables), every chain.
 func (l *Lab) Counters(tb testing.TB, family int) []Counter {
 	tb.Helper()
-	cmd := "iptables-save"
-	if family == 6 {
-		cmd = "ip6tables-save"
-	}
-	out := l.Server.Run(tb, cmd, "-c", "-t", "filter")
-	cs, err := parseCounters(out)
-	if err != nil {
-		tb.Fatalf("lab: %v", err)
-	}
-	return cs
+	return l.TableCounters(tb, family, "filter")
 }
 
 func parseCounters(save string) ([]Counter, error) {
