@@ -172,6 +172,8 @@ func (s *settings) option(line string) error {
 	}
 	if key == "ProxyCommand" || key == "ProxyJump" {
 		if strings.EqualFold(strings.TrimSpace(rest), "none") || isKnockProxy(rest) {
+			// Recorded: as in ssh, the first value wins over the config's.
+			s.set(key, strings.TrimSpace(rest), "-o "+kw)
 			return nil
 		}
 		return unsupported("-o " + key)

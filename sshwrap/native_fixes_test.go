@@ -192,3 +192,19 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyNoneOnCommandLine: -o ProxyCommand=none (or ProxyJump=none)
+// wins over the config's proxy, as in ssh, where the first value wins:
+// the native client then connects directly instead of refusing the proxy.
+func TestProxyNoneOnCommandLine(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(cfg, []byte("Host x\n  ProxyCommand nc %h %p\n  ProxyJump gw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ResolveHost("x", &ClientOptions{ConfigFile: cfg}); err == nil || !strings.Contains(err.Error(), "does not support proxies") {
+		t.Fatalf("config's ProxyCommand: %v, want the proxy refused", err)
+	}
+	if _, err := ResolveHost("x", &ClientOptions{ConfigFile: cfg, Options: []string{"ProxyCommand none", "ProxyJump=none"}}); err != nil {
+		t.Errorf("-o ProxyCommand none -o ProxyJump=none: %v, want a direct connection", err)
+	}
+}
