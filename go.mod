@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/gopacket/gopacket v1.7.7
-	github.com/kevinburke/ssh_config v1.6.0
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/crypto v0.59.0

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/knockssh/knockssh/internal/lab"
-	"github.com/knockssh/knockssh/sshwrap"
+	"github.com/knockssh/knockssh/internal/sshargv"
 )
 
 // A front is a lab with the seed's rules (sequence 1234, window 1 s, knock
@@ -122,7 +122,7 @@ func TestWrapperRunsCommand(t *testing.T) {
 	// tag since (the wrapper asks ssh -V which, to find the destination).
 	// Read the other way, "lab6" would be -P's tag and "tty" the host.
 	args := []string{"-tt", "-F", f.l.SSH.Config, "-P"}
-	r, err := sshwrap.SSHRelease(context.Background(), "ssh")
+	r, err := sshargv.SSHRelease(context.Background(), "ssh")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/knockssh/knockssh/knocker"
-	"github.com/knockssh/knockssh/sshwrap"
 	"github.com/spf13/pflag"
+
+	"github.com/knockssh/knockssh/internal/frontend"
+	"github.com/knockssh/knockssh/internal/sshargv"
+	"github.com/knockssh/knockssh/internal/stanza"
+	"github.com/knockssh/knockssh/knocker"
 )
 
 // Version is knockssh's version, set at link time with
@@ -303,24 +306,24 @@ func tracer(stderr io.Writer) func(knocker.Event) {
 }
 
 // files returns the knock configs to read.
-func (o *options) files() []sshwrap.File {
-	return sshwrap.KnockFiles(o.config, o.sshConfig)
+func (o *options) files() []stanza.File {
+	return stanza.Files(o.config, o.sshConfig)
 }
 
 // stanza scans destination as ssh would and looks up the knock stanza
 // that applies to its alias in o's files; found reports whether one does.
-func (o *options) stanza(destination string, stderr io.Writer) (inv sshwrap.Invocation, st sshwrap.Stanza, found bool, err error) {
-	inv, err = sshwrap.ScanArgs([]string{destination})
+func (o *options) stanza(destination string, stderr io.Writer) (inv sshargv.Invocation, st stanza.Stanza, found bool, err error) {
+	inv, err = sshargv.ScanArgs([]string{destination})
 	if err != nil {
 		return inv, st, false, err
 	}
-	st, found, err = sshwrap.Lookup(inv.Alias, o.files(), warner(stderr))
+	st, found, err = stanza.Lookup(inv.Alias, o.files(), warner(stderr))
 	return inv, st, found, err
 }
 
 // wrap runs ssh with args, through knockssh --proxy when a stanza applies.
 func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int {
-	ssh, err := sshwrap.FindSSH()
+	ssh, err := frontend.FindSSH()
 	if err != nil {
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitSSH
@@ -330,13 +333,13 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitSSH
 	}
-	w := sshwrap.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr)}
+	w := frontend.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr)}
 	argv, err := w.Command(ctx, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitSSH
 	}
-	status, err := sshwrap.Exec(argv)
+	status, err := frontend.Exec(argv)
 	if err != nil {
 		fmt.Fprintf(stderr, "knockssh: running %s: %v\n", argv[0], err)
 	}
@@ -357,12 +360,12 @@ func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, stdin io.Reader, 
 	if o.verbose || o.knockVerbose {
 		trace = tracer(stderr)
 	}
-	conn, err := sshwrap.DialAlias(ctx, a[0], a[1], a[2], o.files(), warner(stderr), trace)
+	conn, err := frontend.DialAlias(ctx, a[0], a[1], a[2], o.files(), warner(stderr), trace)
 	if err != nil {
 		fmt.Fprintf(stderr, "knockssh: %v\n", err)
 		return exitFail
 	}
-	if err := sshwrap.Relay(conn, stdin, stdout); err != nil {
+	if err := frontend.Relay(conn, stdin, stdout); err != nil {
 		fmt.Fprintf(stderr, "knockssh: relay: %v\n", err)
 		return exitFail
 	}
@@ -431,15 +434,15 @@ func (o *options) knockConfig(ctx context.Context, fs *pflag.FlagSet, destinatio
 // hostName returns the HostName ssh would connect to for inv's
 // destination: the destination itself when it is an IP address or ssh
 // cannot tell.
-func hostName(ctx context.Context, inv sshwrap.Invocation) string {
+func hostName(ctx context.Context, inv sshargv.Invocation) string {
 	if a, err := netip.ParseAddr(strings.Trim(inv.Alias, "[]")); err == nil {
 		return a.String()
 	}
-	ssh, err := sshwrap.FindSSH()
+	ssh, err := frontend.FindSSH()
 	if err != nil {
 		return inv.Alias
 	}
-	r, err := sshwrap.Resolve(ctx, ssh, inv)
+	r, err := frontend.Resolve(ctx, ssh, inv)
 	if err != nil || r.HostName == "" {
 		return inv.Alias
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/knockssh/knockssh/sshwrap"
+	"github.com/knockssh/knockssh/sshclient"
 )
 
 func init() {
@@ -56,7 +56,7 @@ func native(ctx context.Context, o *options, args []string, s stdio) int {
 
 // runNative runs ssh's args with the native client.
 func runNative(ctx context.Context, o *options, args []string, s stdio) int {
-	n := sshwrap.Native{
+	n := sshclient.Command{
 		KnockConfig:  o.config,
 		KnockVerbose: o.knockVerbose,
 		Stdin:        s.in,

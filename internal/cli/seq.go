@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knockssh/knockssh/firewall"
-	"github.com/knockssh/knockssh/knocker"
-	"github.com/knockssh/knockssh/sshwrap"
 	"github.com/spf13/pflag"
+
+	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/internal/sshargv"
+	"github.com/knockssh/knockssh/internal/stanza"
+	"github.com/knockssh/knockssh/knocker"
 )
 
 // --new-sequence and --init: a random secret, and a stanza for it.
@@ -119,7 +121,7 @@ func checkDestination(d string) error {
 	}
 	// Host patterns match the name ssh takes from the destination: with a
 	// user@ or an ssh:// URI the stanza would never apply.
-	if inv, err := sshwrap.ScanArgs([]string{d}); err != nil || inv.Alias != d {
+	if inv, err := sshargv.ScanArgs([]string{d}); err != nil || inv.Alias != d {
 		return fmt.Errorf("DESTINATION %q is not a plain host name or alias: give the host alone (no user@, ssh:// or :port)", d)
 	}
 	return nil
@@ -164,7 +166,7 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 			return fmt.Errorf("--protocol: %w", err)
 		}
 	}
-	old, found, err := sshwrap.Lookup(dest, []sshwrap.File{{Path: path, Optional: true}}, warner(s.err))
+	old, found, err := stanza.Lookup(dest, []stanza.File{{Path: path, Optional: true}}, warner(s.err))
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knockssh/knockssh/knocker"
-	"github.com/knockssh/knockssh/sshwrap"
 	"github.com/spf13/pflag"
+
+	"github.com/knockssh/knockssh/internal/sshconfig"
+	"github.com/knockssh/knockssh/knocker"
 )
 
 // This file holds --knock's ways of the seed's PortKnocker: the four
@@ -133,7 +134,7 @@ func (o *options) settingsConfig(flags *pflag.FlagSet, name string, stderr io.Wr
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil {
-		if err := sshwrap.CheckPerm(name, fi, warner(stderr)); err != nil {
+		if err := sshconfig.CheckPerm(name, fi, warner(stderr)); err != nil {
 			return knocker.Config{}, err
 		}
 	}

@@ -1,0 +1,52 @@
+package frontend
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// Relay copies in to conn and conn to out until the server closes the
+// connection, as a ProxyCommand must: when in reaches end of file, the write
+// half of conn is closed (so the server sees EOF) and the copy from the
+// server goes on; when the server closes, Relay returns. io.Copy lets the
+// runtime use splice(2) where it can. On Linux, a TCP connection relayed
+// to and from files (ssh's pipes) takes a faster path: blocking splice(2)
+// between the socket and the pipes, with no copy through user space and no
+// goroutine hand-offs.
+func Relay(conn net.Conn, in io.Reader, out io.Writer) error {
+	if done, err := relayFiles(conn, in, out); done {
+		return err
+	}
+	upErr := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(conn, in)
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		upErr <- err
+	}()
+	_, err := io.Copy(out, conn)
+	conn.Close()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	// The server closed. If the upload is still blocked reading in, leave
+	// it: the process exits and ssh sees the ProxyCommand end.
+	select {
+	case err := <-upErr:
+		if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) && !isEPIPE(err) {
+			return err
+		}
+	default:
+	}
+	return nil
+}
+
+// isEPIPE reports a write to a peer that has gone, which is how a relay
+// normally ends when ssh exits first.
+func isEPIPE(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}

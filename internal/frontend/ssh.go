@@ -1,0 +1,242 @@
+package frontend
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"github.com/knockssh/knockssh/internal/sshargv"
+	"github.com/knockssh/knockssh/internal/stanza"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Resolved is what ssh will use to reach a destination, as ssh -G prints
+// it after reading its config files.
+type Resolved struct {
+	HostName string
+	// ProxyCommand and ProxyJump are "" when ssh dials the host itself.
+	ProxyCommand string
+	ProxyJump    string
+}
+
+// Resolve asks ssh (ssh -G with the invocation's options and destination)
+// how it would reach inv's destination: HostName and proxies, with Match
+// blocks, Include and canonicalization as only ssh evaluates them.
+func Resolve(ctx context.Context, sshPath string, inv sshargv.Invocation) (Resolved, error) {
+	if inv.Dest < 0 {
+		return Resolved{}, errors.New("no destination")
+	}
+	// The command stays: without it ssh -G -s refuses ("You must specify a
+	// subsystem").
+	args := append([]string{"-G"}, inv.Args...)
+	cmd := exec.CommandContext(ctx, sshPath, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdin = nil
+	out, err := cmd.Output()
+	if err != nil {
+		// The last line that is not -v's chatter says what is wrong.
+		var msg string
+		for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "debug") && !strings.HasPrefix(line, "OpenSSH_") {
+				msg = line
+			}
+		}
+		return Resolved{}, fmt.Errorf("%s -G %s: %w: %s", filepath.Base(sshPath), inv.Alias, err, msg)
+	}
+	return parseG(out), nil
+}
+
+// parseG reads ssh -G's "keyword value" lines.
+func parseG(out []byte) Resolved {
+	r := Resolved{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		key, val, _ := strings.Cut(sc.Text(), " ")
+		switch strings.ToLower(key) {
+		case "hostname":
+			r.HostName = val
+		case "proxycommand":
+			if !strings.EqualFold(val, "none") {
+				r.ProxyCommand = val
+			}
+		case "proxyjump":
+			if !strings.EqualFold(val, "none") {
+				r.ProxyJump = val
+			}
+		}
+	}
+	return r
+}
+
+// A Wrapper turns an ssh command line into the one knockssh runs: the
+// user's arguments unchanged, with knockssh --proxy as the ProxyCommand when
+// a knock stanza applies to the destination.
+type Wrapper struct {
+	// SSH is the ssh program.
+	SSH string
+	// Self is the knockssh program that ssh runs as its ProxyCommand.
+	Self string
+	// Config is --config: the only knock config read, when set.
+	Config string
+	// SSHConfig is --ssh-config: the ssh config whose Knock* lines are read
+	// when ssh's own -F does not name one.
+	SSHConfig string
+	// Verbose makes the ProxyCommand print the knock timeline, as ssh's
+	// own -v in the arguments does.
+	Verbose bool
+	// Warn receives warnings (a config readable by others, say).
+	Warn func(string)
+}
+
+// Command returns the program and arguments to run for ssh's args (without
+// the program name): ssh with a knocking ProxyCommand when a stanza
+// applies; when none does, or when ssh opens no new connection (-G, -V, -O,
+// -Q) or cannot parse the arguments, ssh with args untouched.
+func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, err error) {
+	plain := append([]string{w.SSH}, args...)
+	inv, err := sshargv.ScanInstalled(ctx, w.SSH, args)
+	if err != nil || inv.Dest < 0 || inv.NoConnect {
+		return plain, nil // ssh says what is wrong, or needs no knock
+	}
+	sshConfig := inv.ConfigFile
+	if sshConfig == "" {
+		sshConfig = w.SSHConfig
+	}
+	_, found, err := stanza.Lookup(inv.Alias, stanza.Files(w.Config, sshConfig), w.Warn)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return plain, nil
+	}
+	if err := checkHostname(inv.Alias); err != nil {
+		return nil, err
+	}
+	var viaArgs string
+	if v, ok := inv.Option("ProxyCommand"); ok && !strings.EqualFold(v, "none") {
+		if stanza.IsProxyCommand(v) {
+			return plain, nil // the command line already knocks
+		}
+		viaArgs = "ProxyCommand " + v
+	} else if inv.JumpHosts != "" && !strings.EqualFold(inv.JumpHosts, "none") {
+		viaArgs = "ProxyJump " + inv.JumpHosts
+	}
+	if viaArgs == "" {
+		r, err := Resolve(ctx, w.SSH, inv)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case stanza.IsProxyCommand(r.ProxyCommand):
+			// The user's ssh config already knocks for this host.
+			return plain, nil
+		case r.ProxyCommand != "":
+			viaArgs = "ProxyCommand " + r.ProxyCommand
+		case r.ProxyJump != "":
+			viaArgs = "ProxyJump " + r.ProxyJump
+		}
+	}
+	if viaArgs != "" {
+		return nil, &ProxiedError{Alias: inv.Alias, Via: viaArgs}
+	}
+	w.Verbose = w.Verbose || inv.Verbose > 0
+	return append([]string{w.SSH, "-o", "ProxyCommand=" + w.ProxyCommand(sshConfig)}, args...), nil
+}
+
+// ProxyCommand returns the ProxyCommand line that runs w.Self --proxy for
+// the host ssh connects to; sshConfig is ssh's -F file, if any, where the
+// proxy also looks for Knock* keywords.
+func (w Wrapper) ProxyCommand(sshConfig string) string {
+	var b strings.Builder
+	b.WriteString(percentQuote(w.Self))
+	b.WriteString(" --proxy")
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	if w.Config != "" {
+		b.WriteString(" --config " + percentQuote(abs(w.Config)))
+	} else if sshConfig != "" {
+		b.WriteString(" --ssh-config " + percentQuote(abs(sshConfig)))
+	}
+	if w.Verbose {
+		b.WriteString(" -v")
+	}
+	b.WriteString(" -- %n %h %p")
+	return b.String()
+}
+
+// checkHostname refuses a destination ssh would expand unquoted into the
+// ProxyCommand's shell command line: OpenSSH before 9.6 passes shell
+// metacharacters in %n through (CVE-2023-51385), and knockssh must not
+// bring that back by adding a ProxyCommand.
+func checkHostname(alias string) error {
+	bad := strings.HasPrefix(alias, "-") || strings.ContainsAny(alias, "'`\"$\\;&<>|(){}") // as ssh 9.6
+	for _, r := range alias {
+		if r <= ' ' || r == 0x7f {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Errorf("destination %.60q holds characters a shell would interpret: refusing to pass it to a ProxyCommand", alias)
+	}
+	return nil
+}
+
+// percentQuote quotes s as one word of a ProxyCommand (shellQuote is per
+// platform), after ssh's % expansion.
+func percentQuote(s string) string {
+	return strings.ReplaceAll(shellQuote(s), "%", "%%")
+}
+
+// A ProxiedError is a host with a knock stanza that ssh reaches through a
+// proxy of its own: the knocks would leave from this machine and the
+// connection from the proxy.
+type ProxiedError struct {
+	Alias string // the host
+	Via   string // the proxy: "ProxyCommand ..." or "ProxyJump ..."
+}
+
+// Error names the host and its proxy.
+func (e *ProxiedError) Error() string {
+	return fmt.Sprintf("%s has a knock stanza, but ssh reaches it through %.60s: the knocks would leave from this machine and the connection from the proxy", e.Alias, e.Via)
+}
+
+// Hint says where the stanza belongs.
+func (e *ProxiedError) Hint() string {
+	return `give the knock stanza to the first host ssh dials itself (for a ProxyJump host, with "ProxyCommand knockssh --proxy %n %h %p" in its ssh config), or remove the proxy`
+}
+
+// FindSSH returns the ssh program: $KNOCKSSH_SSH when set, else ssh on
+// $PATH.
+func FindSSH() (string, error) {
+	if p := os.Getenv("KNOCKSSH_SSH"); p != "" {
+		lp, err := exec.LookPath(p) // exec does not search PATH
+		if err != nil {
+			return "", fmt.Errorf("$KNOCKSSH_SSH: %w", err)
+		}
+		return lp, nil
+	}
+	p, err := exec.LookPath("ssh")
+	if err != nil {
+		return "", &hintError{fmt.Errorf("no ssh program found on PATH: %w", err), "install OpenSSH's client, set KNOCKSSH_SSH, or use --native or --knock"}
+	}
+	return p, nil
+}
+
+// A hintError is an error with a hint for the user.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
