@@ -3,7 +3,7 @@
 # port), sequence 1234, window 3 s. Run as root on the server, with
 # IPTABLES=iptables and again with IPTABLES=ip6tables. The listener lines are
 # the seed's portKnockListener INPUT as knockssh's firewall package generates
-# them (firewall/example_test.go keeps them in sync). Change the sequence
+# them (internal/firewall/example_test.go keeps them in sync). Change the sequence
 # before use: the digits are the --hitcount values below.
 #
 # The conntrack rule matters: without it every packet of an open SSH session

@@ -82,7 +82,7 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("network %q, want ip, ip4 or ip6", c.Network)
 	}
-	return CheckTiming(c.Window, c.Margin)
+	return checkTiming(c.Window, c.Margin)
 }
 
 // resolve returns the one address host stands for, in network's family.

@@ -128,7 +128,7 @@ func (e *Engine) check() error {
 	if err := e.Sequence.Validate(); err != nil {
 		return err
 	}
-	if err := CheckTiming(e.Window, e.Margin); err != nil {
+	if err := checkTiming(e.Window, e.Margin); err != nil {
 		return err
 	}
 	if e.Knocks == nil {

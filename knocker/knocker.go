@@ -1,17 +1,19 @@
 // Package knocker sends Open Sesamy port knocks and connects inside the
 // window they open.
 //
-// An Open Sesamy server (see the firewall package and configs/) counts knocks
-// per source address with the iptables recent match. A Sequence such as 1234
+// An Open Sesamy server (see knockssh's --rules and configs/) counts knocks
+// per source address with the iptables recent match. A [Sequence] such as 1234
 // is sent as bursts of 1, 2, 3 and 4 knocks, one Window apart; the secure port
 // then accepts one new connection from that source in the interval
 // ((n-1)W, nW] after the first burst, where n is the number of bursts.
 //
-// Knock sends the bursts on the monotonic clock and returns when the window
-// has opened; Dial knocks, connects inside the window and retries, waiting
+// [Knock] sends the bursts on the monotonic clock and returns when the window
+// has opened; [Dial] knocks, connects inside the window and retries, waiting
 // out and clearing what a failed attempt left on the server so that it never
-// poisons the next one. Engine is the same algorithm over abstract parts, for
-// tests and for callers that bring their own transport.
+// poisons the next one. [Engine] is the same algorithm over abstract parts
+// ([Sender], [Clock]), for tests and for callers that bring their own
+// transport. [Config] says how to knock; [ReadSettings] reads the seed's
+// settings files.
 package knocker
 
 import (
@@ -93,10 +95,10 @@ func CheckWindow(window time.Duration) error {
 	return nil
 }
 
-// CheckTiming reports whether window and margin are usable: the window a
+// checkTiming reports whether window and margin are usable: the window a
 // whole number of seconds (the server's --seconds is an integer) and the
 // margin positive and shorter than the window.
-func CheckTiming(window, margin time.Duration) error {
+func checkTiming(window, margin time.Duration) error {
 	if err := CheckWindow(window); err != nil {
 		return err
 	}

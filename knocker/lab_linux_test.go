@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/knockssh/knockssh/internal/lab"
 	"github.com/knockssh/knockssh/knocker"
 )

@@ -18,7 +18,7 @@ import (
 
 // ErrRawPermission is wrapped by the error NewSender returns for Raw knocks
 // when the process may not open a raw socket.
-var ErrRawPermission = errors.New("raw knocks need CAP_NET_RAW (run as root, or setcap cap_net_raw+ep on the binary), or use --protocol tcp")
+var ErrRawPermission = errors.New("raw knocks need CAP_NET_RAW")
 
 // rawSender crafts each knock as a TCP SYN with gopacket and sends it on a
 // raw IP socket; the kernel adds the IP header. Source port and sequence
@@ -33,7 +33,7 @@ type rawSender struct {
 
 func newRawSender(t Target) (Sender, error) {
 	if runtime.GOOS == "windows" {
-		return nil, errors.New("raw knocks are not possible on windows, which forbids raw TCP; use --protocol tcp or udp")
+		return nil, errors.New("raw knocks are not possible on windows, which forbids raw TCP: knock with tcp or udp")
 	}
 	dst := netip.AddrPortFrom(t.Addr.Addr().Unmap(), t.Addr.Port())
 	src := t.Source
@@ -80,17 +80,8 @@ func localAddrFor(dst netip.AddrPort, ifname string) (netip.Addr, error) {
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
 }
 
-// SYN returns the bytes of one TCP SYN segment from src:sport to dst, with
-// the checksum computed over the IPv4 or IPv6 pseudo-header. It is exported
-// for tests of the raw sender and for --watch's decoder.
-func SYN(src netip.Addr, sport uint16, dst netip.AddrPort, seq uint32) ([]byte, error) {
-	buf := gopacket.NewSerializeBuffer()
-	if err := serializeSYN(buf, src, sport, dst, seq); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
+// serializeSYN writes one TCP SYN segment from src:sport to dst into buf,
+// with the checksum computed over the IPv4 or IPv6 pseudo-header.
 func serializeSYN(buf gopacket.SerializeBuffer, src netip.Addr, sport uint16, dst netip.AddrPort, seq uint32) error {
 	tcp := &layers.TCP{
 		SrcPort: layers.TCPPort(sport),

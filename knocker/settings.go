@@ -109,7 +109,7 @@ func ReadSettings(name string, r io.Reader) (Settings, error) {
 	s.HasDevice = true
 	dev, err := strconv.Atoi(toks[4].s)
 	if err != nil || dev < 0 || dev > 1<<24 {
-		return s, fmt.Errorf("%s: value 5, the interface index, is not a number such as 1 (0 for none; see knockssh --interfaces)", at(4))
+		return s, fmt.Errorf("%s: value 5, the interface index, is not a number such as 1 (0 for none)", at(4))
 	}
 	s.Device, s.DeviceLine = dev, toks[4].line
 	if s.MAC, err = net.ParseMAC(toks[5].s); err != nil {

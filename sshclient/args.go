@@ -49,7 +49,7 @@ func parseNativeArgs(args []string) (nativeArgs, error) {
 		if err := a.options(args); err != nil {
 			return nativeArgs{}, err
 		}
-		return nativeArgs{}, errors.New("no destination: knockssh --native [ssh options] destination [command [argument ...]]")
+		return nativeArgs{}, errors.New("no destination: want [options] destination [command [argument ...]]")
 	}
 	cmdStart := len(args) - len(inv.Command)
 	if err := a.options(args[:inv.Dest]); err != nil {

@@ -75,7 +75,7 @@ func TestParseNativeArgs(t *testing.T) {
 				t.Errorf("got %+v", a)
 			}
 		}},
-		{args: []string{"-X", "host"}, err: "--native does not support -X (X11 forwarding); use the system ssh"},
+		{args: []string{"-X", "host"}, err: "the native client does not support -X (X11 forwarding)"},
 		{args: []string{"host", "-A"}, err: "-A (agent forwarding)"},
 		{args: []string{"-vCv", "host"}, err: "-C (compression)"},
 		{args: []string{"-W", "h:1", "host"}, err: "-W (stdio forwarding)"},
@@ -166,9 +166,9 @@ Host *
 		t.Errorf("ResolveHost(other) = %+v", h)
 	}
 	for _, tc := range []struct{ opt, err string }{
-		{"ForwardAgent yes", "--native does not support -o ForwardAgent"},
-		{"RemoteForward 80 h:80", "--native does not support -o RemoteForward"},
-		{"ProxyJump j", "--native does not support -o ProxyJump"},
+		{"ForwardAgent yes", "the native client does not support -o ForwardAgent"},
+		{"RemoteForward 80 h:80", "the native client does not support -o RemoteForward"},
+		{"ProxyJump j", "the native client does not support -o ProxyJump"},
 		{"Port", "want a keyword and a value"},
 		{"ServerAliveInterval soon", `-o ServerAliveInterval: ServerAliveInterval "soon": want a time`},
 	} {

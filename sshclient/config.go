@@ -188,12 +188,12 @@ type UnsupportedError struct {
 	What string
 }
 
-// Error says what is not supported and to use the system ssh instead.
+// Error says what is not supported.
 func (e *UnsupportedError) Error() string {
 	if e.What != "" {
-		return fmt.Sprintf("--native does not support %s (%s); use the system ssh", e.Option, e.What)
+		return fmt.Sprintf("the native client does not support %s (%s)", e.Option, e.What)
 	}
-	return fmt.Sprintf("--native does not support %s; use the system ssh", e.Option)
+	return fmt.Sprintf("the native client does not support %s", e.Option)
 }
 
 func unsupported(option string) error { return &UnsupportedError{Option: option} }
@@ -403,7 +403,7 @@ func (s *settings) resolve(alias string, o *Options) (HostConfig, error) {
 	}
 	for _, key := range []string{"ProxyCommand", "ProxyJump"} {
 		if v, ok := s.get(key); ok && !strings.EqualFold(v, "none") && !stanza.IsProxyCommand(v) {
-			return HostConfig{}, fmt.Errorf("%s: %s: --native does not support proxies; use the system ssh", s.where[key], key)
+			return HostConfig{}, fmt.Errorf("%s: %w", s.where[key], &UnsupportedError{Option: key, What: "proxies"})
 		}
 	}
 	// The user and port of the command line win over the config files.

@@ -193,7 +193,7 @@ func TestProxyNoneOnCommandLine(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("Host x\n  ProxyCommand nc %h %p\n  ProxyJump gw\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ResolveHost("x", &Options{ConfigFile: cfg}); err == nil || !strings.Contains(err.Error(), "does not support proxies") {
+	if _, err := ResolveHost("x", &Options{ConfigFile: cfg}); err == nil || !strings.Contains(err.Error(), "(proxies)") {
 		t.Fatalf("config's ProxyCommand: %v, want the proxy refused", err)
 	}
 	if _, err := ResolveHost("x", &Options{ConfigFile: cfg, Options: []string{"ProxyCommand none", "ProxyJump=none"}}); err != nil {

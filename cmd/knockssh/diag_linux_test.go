@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/knockssh/knockssh/internal/lab"
 	"github.com/knockssh/knockssh/knocker"
 )
@@ -168,10 +169,11 @@ func TestServerStatus(t *testing.T) {
 	// The gaps shown are the kernel's: compare them with the stamps in the
 	// list (a loaded machine may delay a burst by a few jiffies; the
 	// decode must show what the kernel holds, not the schedule).
-	hz, err := lab.KernelHZ()
+	clock, err := firewall.ReadKernelClock()
 	if err != nil {
 		t.Fatal(err)
 	}
+	hz := clock.HZ
 	entries := l.Recent(t)
 	if len(entries) != 1 || len(entries[0].Stamps) != 10 {
 		t.Fatalf("list holds %+v, want one source with 10 hits", entries)

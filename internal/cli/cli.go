@@ -1,5 +1,8 @@
-// Package cli is knockssh's command line: it parses the flags and hands the
-// work to the knocker (and, for ssh, the sshwrap) package. It never prints a
+// Package cli is knockssh's command line. Its modes are one table
+// (modes.go), each with the options it takes; the work is in the other
+// packages: frontend for ssh, sshclient for --native, knocker for --knock,
+// firewall for the server side. Library errors come back bare; the CLI
+// prefixes them with "knockssh:" and prints their hints. It never prints a
 // knock sequence.
 package cli
 
@@ -23,6 +26,7 @@ import (
 	"github.com/knockssh/knockssh/internal/sshargv"
 	"github.com/knockssh/knockssh/internal/stanza"
 	"github.com/knockssh/knockssh/knocker"
+	"github.com/knockssh/knockssh/sshclient"
 )
 
 // Version is knockssh's version, set at link time with
@@ -39,46 +43,6 @@ const (
 	exitSSH = 255
 )
 
-const usage = `Usage:
-  knockssh [--config FILE] [--knock-verbose] [ssh options] DESTINATION [COMMAND [ARG...]]
-      Run ssh with the arguments as given. When a knock stanza applies to
-      DESTINATION (the name as typed), ssh connects through "knockssh --proxy",
-      which knocks and dials inside the window; otherwise ssh runs untouched.
-      Every single-dash option is ssh's.
-  knockssh --proxy [--config FILE] [-v] ALIAS HOST PORT
-      For ssh's ProxyCommand: "ProxyCommand knockssh --proxy %n %h %p".
-      Knocks when a stanza applies to ALIAS, connects to HOST:PORT and relays
-      the connection on stdin and stdout.
-  knockssh --knock [options] DESTINATION
-      Knock on DESTINATION and exit 0 when its secure port is open, so that
-      "knockssh --knock host && ssh host" connects inside the window.
-`
-
-// usageTail ends the usage text, after the modes' own lines.
-const usageTail = `
-Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
-config (with "IgnoreUnknown Knock*"), and /etc/ssh/knock_config.
-
-Options:
-`
-
-// usageText is the usage text with every registered mode's lines.
-func usageText() string {
-	var b strings.Builder
-	b.WriteString(usage)
-	for _, m := range modes {
-		b.WriteString(m.usage)
-	}
-	return b.String() + usageTail
-}
-
-// flagUsages lists fs's flags as pflag does, without the "[=true|false]"
-// pflag puts after every boolean flag (blanked, to keep the columns).
-func flagUsages(fs *pflag.FlagSet) string {
-	const noise = "[=true|false]"
-	return strings.ReplaceAll(fs.FlagUsages(), noise, strings.Repeat(" ", len(noise)))
-}
-
 // Main runs knockssh with args (without the program name) and returns the
 // process exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -87,33 +51,38 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return run(ctx, args, stdin, stdout, stderr)
 }
 
+// options holds the values of every option; each mode's flag set binds
+// only the options it takes.
 type options struct {
-	knock        bool
-	proxy        bool
 	config       string
 	sshConfig    string
 	knockVerbose bool
-	port         int
-	sequence     string
-	window       string
-	protocol     string
-	margin       time.Duration
-	retries      int
-	source       string
-	iface        string
-	ipv4         bool
-	ipv6         bool
 	verbose      bool
 	help         bool
-	version      bool
-	// Shared by the server-side modes.
+	// --knock's.
+	port     int
+	sequence string
+	window   string
+	protocol string
+	margin   time.Duration
+	retries  int
+	source   string
+	iface    string
+	ipv4     bool
+	ipv6     bool
+	settings string
+	// --init's and --new-sequence's.
+	bursts int
+	// The server side's.
 	securePort int
 	tag        string
+	dnat       bool
+	format     string
+	family     string
 	dryRun     bool
-	// The registered modes: whether each was asked for, and its run
-	// function.
-	mode map[string]*bool
-	run  map[string]func(context.Context, *options, *pflag.FlagSet, stdio) int
+	list       string
+	count      int
+	duration   time.Duration
 }
 
 // stdio is a mode's standard input, output and error.
@@ -122,98 +91,68 @@ type stdio struct {
 	out, err io.Writer
 }
 
-// A modeSpec is one of knockssh's modes besides the ssh wrapper, --knock
-// and --proxy, selected by a bool flag of its name. Each lives in a file of
-// its own and registers itself from init with register.
-type modeSpec struct {
-	name  string // the flag, without the dashes
-	help  string // the flag's help line
-	usage string // its lines in the usage text, indented as the others
-	// setup registers the mode's own flags on fs and returns the function
-	// that runs the mode once fs is parsed.
-	setup func(fs *pflag.FlagSet) func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int
-	// raw, instead of setup, runs a mode whose arguments are not
-	// knockssh's flags (ssh's, for --native): it gets the command line
-	// unparsed.
-	raw func(ctx context.Context, o *options, args []string, s stdio) int
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	s := stdio{stdin, stdout, stderr}
+	o := options{config: os.Getenv("KNOCKSSH_CONFIG")}
+	all := allFlags()
+	found, help := scanModes(all, args)
+	if len(found) > 1 {
+		return usageFail(stderr, usagef("%s and %s exclude each other", modeLabel(found[0]), modeLabel(found[1])))
+	}
+	if len(found) == 0 {
+		if help {
+			io.WriteString(stdout, usageText())
+			return exitOK
+		}
+		return wrapper(ctx, &o, all, args, s)
+	}
+	m := found[0]
+	fs := newFlagSet(m, &o)
+	if m.raw != nil {
+		own, rest := leading(fs, all, args)
+		if len(own) == 0 || own[0] != "--"+m.name {
+			return usageFail(stderr, usagef("give --%s first, then knockssh's options, then ssh's: %s", m.name, strings.TrimSpace(strings.SplitN(m.synopsis, "\n", 2)[0])))
+		}
+		if err := parse(m, fs, all, own); err != nil {
+			return usageFail(stderr, err)
+		}
+		if o.help {
+			io.WriteString(stdout, modeUsage(m))
+			return exitOK
+		}
+		return m.raw(ctx, &o, rest, s)
+	}
+	if err := parse(m, fs, all, args); err != nil {
+		return usageFail(stderr, err)
+	}
+	if o.help {
+		io.WriteString(stdout, modeUsage(m))
+		return exitOK
+	}
+	return m.run(ctx, &o, fs, s)
 }
 
-// modes are the registered modes, in the order of registration.
-var modes []modeSpec
-
-// register adds a mode; it is called from init.
-func register(m modeSpec) { modes = append(modes, m) }
-
-func flags(o *options, stderr io.Writer) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.BoolVar(&o.knock, "knock", false, "knock only, and exit 0 once the window is open")
-	fs.BoolVar(&o.proxy, "proxy", false, "act as ssh's ProxyCommand: ALIAS HOST PORT (%n %h %p)")
-	fs.StringVar(&o.config, "config", o.config, "read knock stanzas from this file only (default $KNOCKSSH_CONFIG)")
-	fs.StringVar(&o.sshConfig, "ssh-config", "", "the ssh config to read Knock* lines from (default ~/.ssh/config)")
-	fs.BoolVar(&o.knockVerbose, "knock-verbose", false, "print the knock timeline on stderr (ssh's -v does too)")
-	fs.IntVar(&o.port, "port", knocker.DefaultPort, "knock port")
-	fs.StringVar(&o.sequence, "sequence", "", "knock sequence, digits 1-9 such as 1234 (visible to other users in ps: prefer a knock config)")
-	fs.StringVar(&o.window, "window", "", "knock window in whole seconds, such as 3 or 3s (default 3s)")
-	fs.StringVar(&o.protocol, "protocol", "udp", "knock packets: udp, tcp (SYN, no privileges) or raw (SYN crafted, needs CAP_NET_RAW)")
-	fs.DurationVar(&o.margin, "margin", knocker.DefaultMargin, "how long after the last burst to connect")
-	fs.IntVar(&o.retries, "retries", knocker.DefaultRetries, "attempts after the first when the connection does not get through")
-	fs.StringVar(&o.source, "source", "", "local address to knock from")
-	fs.StringVar(&o.iface, "interface", "", "network interface to knock by")
-	fs.BoolVar(&o.ipv4, "ipv4", false, "use IPv4 only")
-	fs.BoolVar(&o.ipv6, "ipv6", false, "use IPv6 only")
-	fs.BoolVarP(&o.verbose, "verbose", "v", false, "with --knock or --proxy: print the knock timeline on stderr")
-	fs.IntVar(&o.securePort, "secure-port", 0, "server side: the port the knock opens (default: the knock port)")
-	fs.StringVar(&o.tag, "tag", "", "server side: names the rules' chains and recent list (default INPUT, as the seed's portKnockListener INPUT)")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "server side: show what would change, change nothing")
-	for _, m := range modes {
-		o.mode[m.name] = fs.Bool(m.name, false, m.help)
+// parse parses args with m's flags; a flag m does not take is a usage
+// error naming the modes that take it.
+func parse(m *mode, fs, all *pflag.FlagSet, args []string) error {
+	if err := checkFlags(m, fs, all, args); err != nil {
+		return err
 	}
-	for _, m := range modes {
-		if m.setup != nil {
-			o.run[m.name] = m.setup(fs)
-		}
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v (see %s)", err, helpCommand(m))
 	}
-	fs.BoolVar(&o.help, "help", false, "show this help")
-	fs.BoolVar(&o.version, "version", false, "print the version")
-	fs.Usage = func() {
-		io.WriteString(stderr, usageText()+flagUsages(fs))
-	}
-	return fs
+	return nil
 }
 
-// wrapperFlags are the knockssh options that may come before ssh's.
-var wrapperFlags = map[string]bool{"config": true, "ssh-config": true, "knock-verbose": true}
-
-// split returns the leading knockssh long options of args and the rest,
-// which belong to ssh; mode is the knockssh option that asks for a mode
-// other than the ssh wrapper (--knock, --proxy, --help, --version), if any.
-// A mode option may follow single-dash options ("knockssh -v --knock"), but
-// not the destination: after it, every word is ssh's.
-func split(fs *pflag.FlagSet, args []string) (own, rest []string, mode string, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" || !strings.HasPrefix(a, "-") {
-			break
-		}
-		if !strings.HasPrefix(a, "--") {
-			continue // ssh's; its value, if any, ends the scan
-		}
-		name, _, hasValue := strings.Cut(a[2:], "=")
-		f := fs.Lookup(name)
-		if f != nil && !wrapperFlags[name] {
-			return nil, nil, "--" + name, nil
-		}
-		if f != nil && !hasValue && f.Value.Type() != "bool" {
-			i++ // "--config FILE": FILE is not the destination
-		}
-	}
+// leading splits args into the long options that lead them (with the
+// values of those that take one) and the rest; a "--" between them is
+// dropped.
+func leading(fs, all *pflag.FlagSet, args []string) (own, rest []string) {
 	i := 0
 	for i < len(args) {
 		a := args[i]
 		if a == "--" {
-			return args[:i], args[i+1:], "", nil
+			return args[:i], args[i+1:]
 		}
 		if !strings.HasPrefix(a, "--") {
 			break
@@ -221,78 +160,60 @@ func split(fs *pflag.FlagSet, args []string) (own, rest []string, mode string, e
 		name, _, hasValue := strings.Cut(a[2:], "=")
 		f := fs.Lookup(name)
 		if f == nil {
-			return nil, nil, "", fmt.Errorf("unknown flag: --%s", name)
+			f = all.Lookup(name)
 		}
 		i++
-		if !hasValue && f.Value.Type() != "bool" {
+		if f != nil && !hasValue && f.Value.Type() != "bool" && i < len(args) {
 			i++
 		}
 	}
-	if i > len(args) {
-		return nil, nil, "", fmt.Errorf("flag needs an argument: %s", args[len(args)-1])
-	}
-	return args[:i], args[i:], "", nil
+	return args[:i], args[i:]
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o := options{config: os.Getenv("KNOCKSSH_CONFIG"), mode: map[string]*bool{}, run: map[string]func(context.Context, *options, *pflag.FlagSet, stdio) int{}}
-	fs := flags(&o, stderr)
-	own, rest, mode, err := split(fs, args)
-	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
-		fs.Usage()
-		return exitUsage
+// wrapper is the ssh wrapper: knockssh's long options, then ssh's
+// command line.
+func wrapper(ctx context.Context, o *options, all *pflag.FlagSet, args []string, s stdio) int {
+	m := modes[0]
+	fs := newFlagSet(m, o)
+	own, rest := leading(fs, all, args)
+	if err := parse(m, fs, all, own); err != nil {
+		return usageFail(s.err, err)
 	}
-	if mode == "" {
-		if err := fs.Parse(own); err != nil {
-			fmt.Fprintf(stderr, "knockssh: %v\n", err)
-			return exitUsage
-		}
-		if len(rest) == 0 {
-			fmt.Fprintln(stderr, "knockssh: nothing to do: give a DESTINATION as to ssh, or --knock, --proxy (see --help)")
-			return exitUsage
-		}
-		return wrap(ctx, &o, rest, stderr)
+	if len(rest) == 0 {
+		return usageFail(s.err, usagef("nothing to do: give a DESTINATION as to ssh, or a mode such as --knock or --proxy (see knockssh --help)"))
 	}
-	for _, m := range modes {
-		if m.raw != nil && mode == "--"+m.name {
-			return m.raw(ctx, &o, args, stdio{stdin, stdout, stderr})
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
-		fs.Usage()
-		return exitUsage
-	}
-	switch {
-	case o.help:
-		io.WriteString(stdout, usageText()+flagUsages(fs))
-		return exitOK
-	case o.version:
-		fmt.Fprintf(stdout, "knockssh %s\n", version())
-		return exitOK
-	case o.knock && o.proxy:
-		fmt.Fprintln(stderr, "knockssh: --knock and --proxy exclude each other")
-		return exitUsage
-	case o.knock:
-		return knockOnly(ctx, &o, fs, stderr)
-	case o.proxy:
-		return proxy(ctx, &o, fs, stdin, stdout, stderr)
-	}
-	for _, m := range modes {
-		switch {
-		case !*o.mode[m.name]:
-		case m.raw != nil: // after another mode's flag: what pflag left
-			return m.raw(ctx, &o, fs.Args(), stdio{stdin, stdout, stderr})
-		default:
-			return o.run[m.name](ctx, &o, fs, stdio{stdin, stdout, stderr})
-		}
-	}
-	fmt.Fprintf(stderr, "knockssh: %s needs a mode such as --knock or --proxy (see --help)\n", mode)
+	return wrap(ctx, o, rest, s.err)
+}
+
+// usageFail prints err, a usage error, in one line and returns exitUsage.
+func usageFail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "knockssh: %v\n", err)
 	return exitUsage
+}
+
+// printErr prints err and, when it carries one, its hint: the library
+// packages return bare errors, and advice comes from their Hint methods.
+func printErr(stderr io.Writer, err error) {
+	fmt.Fprintf(stderr, "knockssh: %v\n", err)
+	if h := hint(err); h != "" {
+		fmt.Fprintf(stderr, "knockssh: hint: %s\n", h)
+	}
+}
+
+// hint returns the advice for err: its own, from a Hint method, or the
+// CLI's for the library errors whose fix is a knockssh command line.
+func hint(err error) string {
+	var h interface{ Hint() string }
+	var unsupported *sshclient.UnsupportedError
+	switch {
+	case errors.As(err, &h):
+		return h.Hint()
+	case errors.As(err, &unsupported):
+		return "use the system ssh: knockssh without --native"
+	case errors.Is(err, knocker.ErrRawPermission):
+		return "run as root, or setcap cap_net_raw+ep on the binary, or use --protocol tcp"
+	}
+	return ""
 }
 
 // warner prints warnings on stderr.
@@ -325,18 +246,18 @@ func (o *options) stanza(destination string, stderr io.Writer) (inv sshargv.Invo
 func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int {
 	ssh, err := frontend.FindSSH()
 	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		printErr(stderr, err)
 		return exitSSH
 	}
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		printErr(stderr, err)
 		return exitSSH
 	}
 	w := frontend.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr)}
 	argv, err := w.Command(ctx, args)
 	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		printErr(stderr, err)
 		return exitSSH
 	}
 	status, err := frontend.Exec(argv)
@@ -347,7 +268,8 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 }
 
 // proxy is --proxy ALIAS HOST PORT (or HOST PORT).
-func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, stdin io.Reader, stdout, stderr io.Writer) int {
+func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+	stdin, stdout, stderr := s.in, s.out, s.err
 	a := fs.Args()
 	if len(a) == 2 {
 		a = []string{a[0], a[0], a[1]}
@@ -362,7 +284,7 @@ func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, stdin io.Reader, 
 	}
 	conn, err := frontend.DialAlias(ctx, a[0], a[1], a[2], o.files(), warner(stderr), trace)
 	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		printErr(stderr, err)
 		return exitFail
 	}
 	if err := frontend.Relay(conn, stdin, stdout); err != nil {
@@ -382,10 +304,11 @@ func version() string {
 	return "(devel)"
 }
 
-func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, stderr io.Writer) int {
+func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+	stderr := s.err
 	var cfg knocker.Config
 	var err error
-	settings := settingsFlag(fs)
+	settings := o.settings
 	switch {
 	case settings != "" && fs.NArg() != 0:
 		fmt.Fprintln(stderr, "knockssh: --knock --settings FILE takes no other argument")
@@ -401,11 +324,11 @@ func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, stderr io.Wri
 		return exitUsage
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		printErr(stderr, err)
 		return exitUsage
 	}
 	if _, err := knocker.Knock(ctx, cfg); err != nil {
-		fmt.Fprintf(stderr, "knockssh: %v\n", err)
+		printErr(stderr, err)
 		return exitFail
 	}
 	return exitOK

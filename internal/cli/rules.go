@@ -9,59 +9,13 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/knockssh/knockssh/knocker"
 	"github.com/spf13/pflag"
 )
 
 // The server-side modes: --rules prints the listener, --install and
 // --uninstall load and remove it. The work is in package firewall.
-
-func init() {
-	register(modeSpec{
-		name: "rules",
-		help: "server side: print the firewall rules for DESTINATION's knock stanza or the flags",
-		usage: `  knockssh --rules [--format restore|shell] [--family 4|6|both] [--dnat] [DESTINATION]
-      Print the server's Open Sesamy rules (the seed's portKnockListener,
-      any number of bursts) for DESTINATION's knock stanza, or for --port,
-      --secure-port, --window, --sequence and --tag; flags override the
-      stanza. The output encodes the sequence: keep it secret.
-`,
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			fs.Bool("dnat", false, "server side: the knock port is DNAT'ed to --secure-port (UDP knocks only)")
-			fs.String("format", "restore", "with --rules: restore (an iptables-restore file) or shell (a portKnockListener function)")
-			fs.String("family", "both", "server side: 4 (iptables), 6 (ip6tables) or both")
-			return runRules
-		},
-	})
-	register(modeSpec{
-		name: "install",
-		help: "server side (root): load the rules into this machine's firewall, idempotently",
-		usage: `  knockssh --install [--dry-run] [rules flags] [DESTINATION]
-      As root on the server: load the rules --rules prints, one atomic
-      iptables-restore transaction per family, touching only the listener's
-      chains and the jump to them; established sessions stay open.
-      --dry-run shows the transaction and the difference, changing nothing.
-  knockssh --uninstall [--dry-run] [--tag TAG] [DESTINATION]
-      Remove them again.
-`,
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			return func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
-				return runInstall(ctx, o, fs, s, false)
-			}
-		},
-	})
-	register(modeSpec{
-		name:  "uninstall",
-		help:  "server side (root): remove the rules --install loaded",
-		usage: "",
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			return func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
-				return runInstall(ctx, o, fs, s, true)
-			}
-		},
-	})
-}
 
 // serverSpec builds the listener from DESTINATION's stanza, if given, and
 // the flags on top. Its errors never contain the sequence.
@@ -121,7 +75,7 @@ func serverSpec(o *options, fs *pflag.FlagSet, stderr io.Writer, needSequence bo
 		return spec, errors.New("no knock sequence: give a DESTINATION with a knock stanza, or --sequence")
 	}
 	spec.Tag = o.tag
-	spec.DNAT, _ = fs.GetBool("dnat")
+	spec.DNAT = o.dnat
 	if !needSequence && len(spec.Sequence) == 0 {
 		spec.Sequence = knocker.Sequence{1} // --uninstall: only the names matter
 	}
@@ -129,8 +83,8 @@ func serverSpec(o *options, fs *pflag.FlagSet, stderr io.Writer, needSequence bo
 }
 
 // ruleFamilies parses --family.
-func ruleFamilies(fs *pflag.FlagSet) ([]int, error) {
-	switch v, _ := fs.GetString("family"); v {
+func ruleFamilies(v string) ([]int, error) {
+	switch v {
 	case "4":
 		return []int{4}, nil
 	case "6":
@@ -145,17 +99,17 @@ func ruleFamilies(fs *pflag.FlagSet) ([]int, error) {
 func runRules(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	spec, err := serverSpec(o, fs, s.err, true)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		printErr(s.err, err)
 		return exitUsage
 	}
-	fams, err := ruleFamilies(fs)
+	fams, err := ruleFamilies(o.family)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		printErr(s.err, err)
 		return exitUsage
 	}
 	ro := firewall.RestoreOptions{Families: fams, Interface: o.iface}
 	var text string
-	switch format, _ := fs.GetString("format"); format {
+	switch format := o.format; format {
 	case "restore":
 		text = spec.Restore(ro)
 	case "shell":
@@ -180,12 +134,12 @@ func runInstall(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio, rem
 	}
 	spec, err := serverSpec(o, fs, s.err, !remove)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 		return exitUsage
 	}
-	fams, err := ruleFamilies(fs)
+	fams, err := ruleFamilies(o.family)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 		return exitUsage
 	}
 	return install(ctx, o, s, firewall.Installer{Spec: spec, Interface: o.iface, Families: fams}, mode, remove)
@@ -202,7 +156,7 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 			err = in.Spec.CheckKernel(k)
 		}
 		if err != nil {
-			fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+			printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 			return exitFail
 		}
 	}
@@ -212,7 +166,7 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 	}
 	changes, err := in.Plan(ctx, remove)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 		return exitFail
 	}
 	tool := map[int]string{4: "iptables", 6: "ip6tables"}
@@ -231,7 +185,7 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		return exitOK
 	}
 	if err := in.Apply(ctx, changes, remove); err != nil {
-		fmt.Fprintf(s.err, "knockssh: %s: %v\n", mode, err)
+		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 		return exitFail
 	}
 	what := "installed"

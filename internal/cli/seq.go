@@ -14,43 +14,13 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/knockssh/knockssh/internal/sshargv"
 	"github.com/knockssh/knockssh/internal/stanza"
 	"github.com/knockssh/knockssh/knocker"
 )
 
 // --new-sequence and --init: a random secret, and a stanza for it.
-
-func init() {
-	register(modeSpec{
-		name: "new-sequence",
-		help: "print a random knock sequence (crypto/rand) of --bursts bursts",
-		usage: `  knockssh --new-sequence [--bursts N]
-      Print a random sequence of N bursts (default 4, 1 to 16) of 1 to 9
-      knocks each, the digits uniform, from the system's secure random
-      source. Its knocks add up to at most 127, as the rules need.
-`,
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			fs.Int("bursts", knocker.DefaultBursts, "with --new-sequence or --init: the number of bursts of the new sequence, 1 to 16")
-			return runNewSequence
-		},
-	})
-	register(modeSpec{
-		name: "init",
-		help: "append a stanza with a new random sequence for DESTINATION to the knock config, and print the server's rules",
-		usage: `  knockssh --init [--bursts N] [--port P] [--window W] [--protocol PROTO] [--config FILE] DESTINATION
-      Append "Host DESTINATION" with a new random KnockSequence, KnockPort
-      and KnockWindow to the knock config (--config, else
-      ~/.ssh/knock_config, created with mode 0600), refusing when a stanza
-      there already applies to DESTINATION, and print the matching server
-      rules (as --rules does) for the server's "knockssh --install".
-`,
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			return runInit
-		},
-	})
-}
 
 // maxSequenceSum is the largest sum of a sequence whose rules every
 // kernel loads: the cleanup rule's --hitcount 2·SUM+1 stays within 255.
@@ -81,19 +51,14 @@ func newSequence(r io.Reader, n int) (knocker.Sequence, error) {
 	return nil, errors.New("no sequence within the kernel's limits after 1000 draws")
 }
 
-func burstsFlag(fs *pflag.FlagSet) int {
-	n, _ := fs.GetInt("bursts")
-	return n
-}
-
-func runNewSequence(_ context.Context, _ *options, fs *pflag.FlagSet, s stdio) int {
+func runNewSequence(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	if fs.NArg() != 0 {
 		fmt.Fprintln(s.err, "knockssh: --new-sequence takes no argument")
 		return exitUsage
 	}
-	seq, err := newSequence(rand.Reader, burstsFlag(fs))
+	seq, err := newSequence(rand.Reader, o.bursts)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		printErr(s.err, err)
 		return exitUsage
 	}
 	fmt.Fprintln(s.out, seq.Digits())
@@ -134,7 +99,7 @@ func runInit(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	}
 	dest := fs.Arg(0)
 	if err := initStanza(o, fs, dest, s); err != nil {
-		fmt.Fprintf(s.err, "knockssh: --init: %v\n", err)
+		printErr(s.err, fmt.Errorf("--init: %w", err))
 		return exitFail
 	}
 	return exitOK
@@ -173,7 +138,7 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 	if found {
 		return fmt.Errorf("a stanza in %s already applies to %s (the first value wins, so a new one would not): edit that file", path, dest)
 	}
-	seq, err := newSequence(rand.Reader, burstsFlag(fs))
+	seq, err := newSequence(rand.Reader, o.bursts)
 	if err != nil {
 		return err
 	}

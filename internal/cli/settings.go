@@ -21,20 +21,6 @@ import (
 // positional values, and the settings file (knocksettings.txt or
 // --settings FILE), which the OpenSesamy tool shares.
 
-// addSettingsFlag registers --settings; the --interfaces mode calls it from
-// its setup, since --knock is not a registered mode.
-func addSettingsFlag(fs *pflag.FlagSet) {
-	fs.String("settings", "", "with --knock: read server, port, sequence and window (ms) from this settings file of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")
-}
-
-// settingsFlag returns --settings's value.
-func settingsFlag(fs *pflag.FlagSet) string {
-	if f := fs.Lookup("settings"); f != nil {
-		return f.Value.String()
-	}
-	return ""
-}
-
 // argvSecretWarning is printed when the sequence comes from the command
 // line.
 const argvSecretWarning = "the knock sequence on the command line is visible to other users (ps) and stays in shell history: prefer a knock config (knockssh --init DESTINATION) or a settings file only you can read"

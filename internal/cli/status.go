@@ -9,29 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/spf13/pflag"
 )
 
 // --server-status: what the kernel remembers of knocks, decoded into bursts.
-
-func init() {
-	register(modeSpec{
-		name: "server-status",
-		help: "server side: show the knocks the kernel's recent list remembers, per source, decoded into bursts",
-		usage: `  knockssh --server-status [--list NAME] [--tag TAG] [DESTINATION]
-      On the server: read /proc/net/xt_recent/knocks_TAG and show, per
-      source address, its hits grouped into bursts with their ages, and, for
-      DESTINATION's stanza or --sequence and --window, how far the knock got
-      and whether the rules will open. Needs no root where the list is
-      readable (ip_list_perms, 0644 by default); as root the ages are exact.
-`,
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			fs.String("list", "", "with --server-status: the recent list to read (default knocks_TAG, knocks_INPUT without --tag)")
-			return runStatus
-		},
-	})
-}
 
 // knownSpec builds the listener for the server-side diagnostics and says
 // whether its sequence is known (from DESTINATION's stanza or --sequence).
@@ -47,9 +29,9 @@ func knownSpec(o *options, fs *pflag.FlagSet, stderr io.Writer) (firewall.Spec, 
 }
 
 // listName returns --list, else the spec's list.
-func listName(fs *pflag.FlagSet, spec firewall.Spec) string {
-	if v, _ := fs.GetString("list"); v != "" {
-		return v
+func listName(o *options, spec firewall.Spec) string {
+	if o.list != "" {
+		return o.list
 	}
 	return spec.List()
 }
@@ -57,10 +39,10 @@ func listName(fs *pflag.FlagSet, spec firewall.Spec) string {
 func runStatus(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	spec, known, err := knownSpec(o, fs, s.err)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		printErr(s.err, err)
 		return exitUsage
 	}
-	list := listName(fs, spec)
+	list := listName(o, spec)
 	if strings.ContainsAny(list, "/\x00") || list == "" || list == "." || list == ".." {
 		fmt.Fprintf(s.err, "knockssh: --list %q is not a list name\n", list)
 		return exitUsage
@@ -74,7 +56,7 @@ func runStatus(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 		case errors.Is(err, os.ErrPermission):
 			fmt.Fprintf(s.err, "knockssh: %s is not readable: run as root, or load xt_recent with ip_list_perms=0644\n", path)
 		default:
-			fmt.Fprintf(s.err, "knockssh: %v\n", err)
+			printErr(s.err, err)
 		}
 		return exitFail
 	}
@@ -85,7 +67,7 @@ func runStatus(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	}
 	clock, err := firewall.ReadKernelClock()
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		printErr(s.err, err)
 		return exitFail
 	}
 	for _, e := range entries { // the clock was read after the list

@@ -1,38 +1,17 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/netip"
 	"sort"
 	"time"
 
-	"github.com/knockssh/knockssh/firewall"
-	"github.com/spf13/pflag"
+	"github.com/knockssh/knockssh/internal/firewall"
 )
 
 // --watch: the knocks as they arrive, decoded into bursts, with the rules'
 // verdict. The capture is in watch_linux.go; this file decodes.
-
-func init() {
-	register(modeSpec{
-		name: "watch",
-		help: "server side (root): capture knocks on the knock port and show, per source, the bursts and whether the rules will open",
-		usage: `  knockssh --watch [--interface IF] [--count N] [--duration D] [DESTINATION]
-      On the server, as root: capture the packets to the knock port (and
-      connections to the secure port) and print a line per burst, per
-      source: its knocks, its timing, and, for DESTINATION's stanza or
-      --sequence and --window, how far the knock got and whether the rules
-      will open. Runs until Ctrl-C, N bursts or D.
-`,
-		setup: func(fs *pflag.FlagSet) func(context.Context, *options, *pflag.FlagSet, stdio) int {
-			fs.Int("count", 0, "with --watch: stop after this many bursts (0: no limit)")
-			fs.Duration("duration", 0, "with --watch: stop after this long (0: no limit)")
-			return runWatch
-		},
-	})
-}
 
 // watchQuiet is how long a source must be quiet for its burst to end: a
 // client sends a burst's knocks back to back, its bursts a window apart.

@@ -11,7 +11,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/knockssh/knockssh/firewall"
+	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/spf13/pflag"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -30,11 +30,10 @@ var notOutgoing = []bpf.Instruction{
 func runWatch(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	spec, known, err := knownSpec(o, fs, s.err)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		printErr(s.err, err)
 		return exitUsage
 	}
-	count, _ := fs.GetInt("count")
-	duration, _ := fs.GetDuration("duration")
+	count, duration := o.count, o.duration
 	if count < 0 || duration < 0 {
 		fmt.Fprintln(s.err, "knockssh: --count and --duration must not be negative")
 		return exitUsage
@@ -47,7 +46,7 @@ func runWatch(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	}
 	w, err := newWatcher(spec, known, hz, s.out)
 	if err != nil {
-		fmt.Fprintf(s.err, "knockssh: %v\n", err)
+		printErr(s.err, err)
 		return exitUsage
 	}
 	iface := o.iface

@@ -1,17 +1,13 @@
 package lab
 
 import (
-	"bufio"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/knockssh/knockssh/firewall"
-	"golang.org/x/sys/unix"
+	"github.com/knockssh/knockssh/internal/firewall"
 )
 
 // RecentList is the name of the xt_recent list of the seed's listener
@@ -95,34 +91,4 @@ func (l *Lab) ZeroCounters(tb testing.TB) {
 	tb.Helper()
 	l.Server.Run(tb, "iptables", "-Z")
 	l.Server.Run(tb, "ip6tables", "-Z")
-}
-
-// KernelHZ returns the running kernel's CONFIG_HZ, from /proc/config.gz or
-// /boot/config-$(uname -r).
-func KernelHZ() (int, error) {
-	var r io.Reader
-	if f, err := os.Open("/proc/config.gz"); err == nil {
-		defer f.Close()
-		if r, err = gzip.NewReader(f); err != nil {
-			return 0, err
-		}
-	} else {
-		var u unix.Utsname
-		if err := unix.Uname(&u); err != nil {
-			return 0, err
-		}
-		f, err := os.Open("/boot/config-" + unix.ByteSliceToString(u.Release[:]))
-		if err != nil {
-			return 0, fmt.Errorf("no kernel config to read HZ from: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CONFIG_HZ="); ok {
-			return strconv.Atoi(v)
-		}
-	}
-	return 0, fmt.Errorf("CONFIG_HZ not found in the kernel config")
 }

@@ -119,8 +119,8 @@ type Counter struct {
 // -i lo ACCEPT, conntrack ESTABLISHED,RELATED ACCEPT, icmp ACCEPT.
 const labRules = 3
 
-// KnockGap is the time between two knocks of a burst in KnockTimeline.
-const KnockGap = time.Microsecond
+// knockGap is the time between two knocks of a burst in KnockTimeline.
+const knockGap = time.Microsecond
 
 // connKey identifies a TCP connection by its original (pre-DNAT) tuple.
 type connKey struct {
@@ -154,7 +154,7 @@ type Model struct {
 
 // NewModel returns a model of the listener s on a kernel with the given HZ.
 // The epoch is phase into a jiffy (0 <= phase < 1s/hz): time t is jiffy
-// InitialJiffies(hz) + floor((t+phase)·hz/1s), so tests can put knocks
+// initialJiffies(hz) + floor((t+phase)·hz/1s), so tests can put knocks
 // anywhere relative to the jiffy boundaries.
 func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 	if err := s.Validate(); err != nil {
@@ -166,7 +166,7 @@ func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 	if jiffy := time.Second / time.Duration(hz); phase < 0 || phase >= jiffy {
 		return nil, fmt.Errorf("phase %v is not within one jiffy (0 to %v)", phase, jiffy)
 	}
-	m := &Model{spec: s, hz: hz, phase: phase, base: InitialJiffies(hz),
+	m := &Model{spec: s, hz: hz, phase: phase, base: initialJiffies(hz),
 		chains: map[string][]Rule{"INPUT": make([]Rule, labRules)}, counts: map[string][]uint64{},
 		conns: map[connKey]bool{}}
 	var hitcounts []int
@@ -179,7 +179,7 @@ func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 	for c, rs := range m.chains {
 		m.counts[c] = make([]uint64, len(rs))
 	}
-	m.table = newRecentTable(DefaultListTot, hitcounts...)
+	m.table = newRecentTable(defaultListTot, hitcounts...)
 	return m, nil
 }
 
@@ -226,9 +226,9 @@ func (m *Model) Packet(p Packet) Verdict {
 	return v
 }
 
-// Feed runs the packets through the firewall in order and returns their
+// feed runs the packets through the firewall in order and returns their
 // verdicts.
-func (m *Model) Feed(ps []Packet) []Verdict {
+func (m *Model) feed(ps []Packet) []Verdict {
 	vs := make([]Verdict, len(ps))
 	for i, p := range ps {
 		vs[i] = m.Packet(p)
@@ -388,12 +388,12 @@ func (m *Model) Open(src netip.Addr, at time.Duration) bool {
 
 // KnockTimeline returns the packets of a well-formed knock of seq from src
 // to port starting at start: burst k (from 0) at start+k·window, its knocks
-// KnockGap apart. TCP knocks are SYNs.
+// knockGap apart. TCP knocks are SYNs.
 func KnockTimeline(seq knocker.Sequence, window, start time.Duration, proto Proto, port int, src netip.Addr) []Packet {
 	var ps []Packet
 	for k, d := range seq {
 		for i := 0; i < d; i++ {
-			ps = append(ps, Packet{At: start + time.Duration(k)*window + time.Duration(i)*KnockGap,
+			ps = append(ps, Packet{At: start + time.Duration(k)*window + time.Duration(i)*knockGap,
 				Src: src, Proto: proto, DstPort: port, SYN: proto == TCP})
 		}
 	}

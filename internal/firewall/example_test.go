@@ -9,7 +9,7 @@ import (
 // TestExampleRulesInSync keeps configs/server-firewall.sh's listener equal
 // to what Spec.Shell generates for its parameters.
 func TestExampleRulesInSync(t *testing.T) {
-	data, err := os.ReadFile("../configs/server-firewall.sh")
+	data, err := os.ReadFile("../../configs/server-firewall.sh")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,9 +44,9 @@ func (s Spec) tag() string {
 	return s.Tag
 }
 
-// MaxTagLen is the longest Tag: iptables refuses chain names of 29
+// maxTagLen is the longest Tag: iptables refuses chain names of 29
 // characters or more, and CHECKKNOCKS_ takes 12.
-const MaxTagLen = 16
+const maxTagLen = 16
 
 // Validate reports whether every kernel this package models can load the
 // spec's rules. Its errors never reveal the sequence: not its digits, not
@@ -82,11 +82,11 @@ func (s Spec) Validate() error {
 	return nil
 }
 
-// checkTag accepts "" (meaning INPUT) and up to MaxTagLen letters, digits,
+// checkTag accepts "" (meaning INPUT) and up to maxTagLen letters, digits,
 // '_' and '-': valid in chain names, recent list names and shell words.
 func checkTag(tag string) error {
-	if len(tag) > MaxTagLen {
-		return fmt.Errorf("tag %.20q is longer than %d characters: the chain names would be too long for iptables", tag, MaxTagLen)
+	if len(tag) > maxTagLen {
+		return fmt.Errorf("tag %.20q is longer than %d characters: the chain names would be too long for iptables", tag, maxTagLen)
 	}
 	for _, c := range tag {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {

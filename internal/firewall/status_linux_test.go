@@ -7,12 +7,12 @@ import (
 
 func TestParseTimerList(t *testing.T) {
 	in := "Timer List Version: v0.10\nHRTIMER_MAX_CLOCK_BASES: 8\nnow at 2658051611587 nsecs\n\ncpu: 0\n  .idle_jiffies   : 4295553728\njiffies: 4295556747\njiffies: 4295556748\n"
-	j, now, err := ParseTimerList([]byte(in))
+	j, now, err := parseTimerList([]byte(in))
 	if err != nil || j != 4295556747 || now != 2658051611587*time.Nanosecond {
-		t.Errorf("ParseTimerList = %d, %v, %v", j, now, err)
+		t.Errorf("parseTimerList = %d, %v, %v", j, now, err)
 	}
-	if _, _, err := ParseTimerList([]byte("now at 5 nsecs\n")); err == nil {
-		t.Error("ParseTimerList accepted a file without jiffies")
+	if _, _, err := parseTimerList([]byte("now at 5 nsecs\n")); err == nil {
+		t.Error("parseTimerList accepted a file without jiffies")
 	}
 }
 
@@ -24,7 +24,7 @@ func TestReadKernelClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	mono := monotonic()
-	est := InitialJiffies(c.HZ) + uint64(mono*time.Duration(c.HZ)/time.Second)
+	est := initialJiffies(c.HZ) + uint64(mono*time.Duration(c.HZ)/time.Second)
 	if d := int64(est - c.Now); d < -int64(c.HZ) || d > int64(c.HZ) {
 		t.Errorf("jiffies %d, estimate from CLOCK_MONOTONIC %d: %d apart", c.Now, est, d)
 	}

@@ -172,20 +172,20 @@ func BurstGap(window time.Duration, hz int) uint64 {
 	return uint64(window/2) * uint64(hz) / uint64(time.Second)
 }
 
-// An OpenSpan is a run of jiffies, From to To inclusive, in which the
+// An openSpan is a run of jiffies, From to To inclusive, in which the
 // listener accepts a connection.
-type OpenSpan struct {
+type openSpan struct {
 	From, To uint64
 }
 
-// OpenSpans returns when the listener s, whose list holds stamps for one
+// openSpans returns when the listener s, whose list holds stamps for one
 // source, accepts a connection from that source on a kernel with hz: the
 // jiffies from the newest stamp on at which a SYN to the secure port
 // passes CHECKKNOCKS (at least Sum hits within n·W seconds, and exactly the
 // last k bursts' knocks within k·W seconds for k = 1..n-1), assuming no
 // other packet comes first. It is nil when the stamps can never open the
 // port.
-func (s Spec) OpenSpans(stamps []uint64, hz int) []OpenSpan {
+func (s Spec) openSpans(stamps []uint64, hz int) []openSpan {
 	n := len(s.Sequence)
 	if len(stamps) == 0 || n == 0 || hz < 1 || s.Window < 1 {
 		return nil
@@ -238,7 +238,7 @@ func (s Spec) OpenSpans(stamps []uint64, hz int) []OpenSpan {
 	}
 	slices.Sort(cuts)
 	cuts = slices.Compact(cuts)
-	var spans []OpenSpan
+	var spans []openSpan
 	for i, d := range cuts {
 		if !opens(d) {
 			continue
@@ -251,7 +251,7 @@ func (s Spec) OpenSpans(stamps []uint64, hz int) []OpenSpan {
 			spans[m-1].To = to
 			continue
 		}
-		spans = append(spans, OpenSpan{From: from, To: to})
+		spans = append(spans, openSpan{From: from, To: to})
 	}
 	return spans
 }
@@ -265,15 +265,15 @@ type Progress struct {
 	// sequence, each a window after the previous: a complete knock has
 	// Matched equal to the number of bursts of the sequence.
 	Matched int
-	// Open is when the port accepts a connection (OpenSpans).
-	Open []OpenSpan
+	// Open is when the port accepts a connection (openSpans).
+	Open []openSpan
 }
 
 // Decode returns the progress of stamps against s on a kernel with hz.
 // It says whether the bursts match, never what the sequence is.
 func (s Spec) Decode(stamps []uint64, hz int) Progress {
 	w := time.Duration(s.Window) * time.Second
-	p := Progress{Bursts: Bursts(stamps, BurstGap(w, hz)), Open: s.OpenSpans(stamps, hz)}
+	p := Progress{Bursts: Bursts(stamps, BurstGap(w, hz)), Open: s.openSpans(stamps, hz)}
 	wj := int64(s.Window) * int64(hz)
 	for k := min(len(p.Bursts), len(s.Sequence)); k > 0; k-- {
 		run := p.Bursts[len(p.Bursts)-k:]
@@ -301,20 +301,20 @@ func (s Spec) Decode(stamps []uint64, hz int) Progress {
 // HZ values a Linux kernel may be configured with.
 var knownHZ = []int{100, 250, 300, 1000, 24, 32, 48, 64, 128, 200, 256, 512, 1024, 1200}
 
-// InitialJiffies is the kernel's INITIAL_JIFFIES on 64-bit machines for a
+// initialJiffies is the kernel's INITIAL_JIFFIES on 64-bit machines for a
 // given HZ: the counter starts 300 seconds before its 32-bit wraparound.
-func InitialJiffies(hz int) uint64 { return uint64(uint32(-300 * int32(hz))) }
+func initialJiffies(hz int) uint64 { return uint64(uint32(-300 * int32(hz))) }
 
-// InferHZ returns the HZ that best explains a jiffies value read at the
+// inferHZ returns the HZ that best explains a jiffies value read at the
 // given CLOCK_MONOTONIC time (since boot), assuming the counter started at
-// InitialJiffies(HZ) at boot. It reports false when no candidate is within
+// initialJiffies(HZ) at boot. It reports false when no candidate is within
 // 2% plus a second. Around 300 s of uptime every HZ puts the counter near
 // its 32-bit wrap, and the answer may be wrong: the kernel config is the
 // better source.
-func InferHZ(jiffies uint64, mono time.Duration) (int, bool) {
+func inferHZ(jiffies uint64, mono time.Duration) (int, bool) {
 	best, bestErr := 0, float64(-1)
 	for _, hz := range knownHZ {
-		want := float64(InitialJiffies(hz)) + mono.Seconds()*float64(hz)
+		want := float64(initialJiffies(hz)) + mono.Seconds()*float64(hz)
 		d := float64(jiffies) - want
 		if d < 0 {
 			d = -d

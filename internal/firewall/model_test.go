@@ -161,12 +161,12 @@ func TestLRU(t *testing.T) {
 	m := model(t, Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 443, SecurePort: 22})
 	first := netip.MustParseAddr("192.0.2.100")
 	m.Packet(Packet{Src: first, Proto: UDP, DstPort: 443})
-	for i := 0; i < DefaultListTot; i++ {
+	for i := 0; i < defaultListTot; i++ {
 		a := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
 		m.Packet(Packet{At: time.Millisecond, Src: a, Proto: UDP, DstPort: 443})
 	}
-	if m.Stamps(first) != nil || len(m.table.entries) != DefaultListTot {
-		t.Errorf("after %d more sources the first is still there (%d entries)", DefaultListTot, len(m.table.entries))
+	if m.Stamps(first) != nil || len(m.table.entries) != defaultListTot {
+		t.Errorf("after %d more sources the first is still there (%d entries)", defaultListTot, len(m.table.entries))
 	}
 }
 
@@ -228,21 +228,21 @@ func FuzzModel(f *testing.F) {
 // W, as a connect at 3W does not open) and accepted from the next jiffy on.
 func TestTCPKnockAfterPattern(t *testing.T) {
 	s := Spec{Sequence: seq(t, "1234"), Window: 1, KnockPort: 22, SecurePort: 22}
-	last := 3*time.Second + 4*KnockGap // the fifth knock of burst 4
+	last := 3*time.Second + 4*knockGap // the fifth knock of burst 4
 	for _, tt := range []struct {
 		phase  time.Duration
 		accept bool
 	}{
 		{0, false},
-		{jiffy - 5*KnockGap, false}, // burst 4 wholly in the next jiffy offset: burst 3 still within W
-		{jiffy - 4*KnockGap, true},  // only the fifth knock crosses: burst 3 is outside W for it
-		{jiffy - 3*KnockGap, true},
+		{jiffy - 5*knockGap, false}, // burst 4 wholly in the next jiffy offset: burst 3 still within W
+		{jiffy - 4*knockGap, true},  // only the fifth knock crosses: burst 3 is outside W for it
+		{jiffy - 3*knockGap, true},
 	} {
 		m, err := NewModel(s, 250, tt.phase)
 		if err != nil {
 			t.Fatal(err)
 		}
-		vs := m.Feed(KnockTimeline(seq(t, "1235"), time.Second, 0, TCP, 22, client))
+		vs := m.feed(KnockTimeline(seq(t, "1235"), time.Second, 0, TCP, 22, client))
 		for i, v := range vs[:len(vs)-1] {
 			if v == Accept {
 				t.Fatalf("phase %v: knock %d accepted", tt.phase, i+1)
@@ -292,7 +292,7 @@ func TestWrongSequencesAnyTiming(t *testing.T) {
 					t.Fatal(err)
 				}
 				ps := jitteredKnock(r, seq(t, tc.wrong), time.Second, proto, 50*time.Millisecond)
-				for i, v := range m.Feed(ps) {
+				for i, v := range m.feed(ps) {
 					if v == Accept {
 						t.Fatalf("%s over %v, run %d: packet %d of %d accepted; trace %v", tc.wrong, proto, run, i+1, len(ps), m.Trace())
 					}
@@ -323,7 +323,7 @@ func TestRightSequencesAnyTiming(t *testing.T) {
 				t.Fatal(err)
 			}
 			ps := jitteredKnock(r, q, time.Duration(tc.window)*time.Second, tc.proto, 50*time.Millisecond)
-			vs := m.Feed(ps)
+			vs := m.feed(ps)
 			for i, v := range vs {
 				if want := i == len(vs)-1; (v == Accept) != want {
 					t.Fatalf("%s over %v (W=%d), run %d: packet %d of %d: %v; trace %v", tc.sequence, tc.proto, tc.window, run, i+1, len(ps), v, m.Trace())

@@ -70,10 +70,10 @@ func (k Kernel) version() (major, minor int, ok bool) {
 	return major, minor, err1 == nil && err2 == nil
 }
 
-// SizesRings reports whether the kernel sizes xt_recent's rings from the
+// sizesRings reports whether the kernel sizes xt_recent's rings from the
 // rules' --hitcount (Linux 4.10 and later, or ip_pkt_list_tot 0, which
 // older kernels refuse).
-func (k Kernel) SizesRings() bool {
+func (k Kernel) sizesRings() bool {
 	if k.PktListTot == 0 {
 		return true
 	}
@@ -84,8 +84,8 @@ func (k Kernel) SizesRings() bool {
 	return major > 4 || major == 4 && minor >= 10
 }
 
-// MaxHitcount returns the largest --hitcount of the listener's rules.
-func (s Spec) MaxHitcount() int {
+// maxHitcount returns the largest --hitcount of the listener's rules.
+func (s Spec) maxHitcount() int {
 	m := 0
 	for _, r := range s.Rules("INPUT") {
 		if r.Recent != nil {
@@ -95,25 +95,25 @@ func (s Spec) MaxHitcount() int {
 	return m
 }
 
-// ModprobeOption is what /etc/modprobe.d needs on a kernel that limits
+// modprobeOption is what /etc/modprobe.d needs on a kernel that limits
 // --hitcount to ip_pkt_list_tot: the largest value every kernel accepts,
 // which fits every listener Validate accepts.
-const ModprobeOption = "options xt_recent ip_pkt_list_tot=255"
+const modprobeOption = "options xt_recent ip_pkt_list_tot=255"
 
 // CheckKernel reports whether kernel k loads the listener's rules, and if
 // not what to do. Like Validate's, its errors never reveal the sequence.
 func (s Spec) CheckKernel(k Kernel) error {
-	if k.SizesRings() {
+	if k.sizesRings() {
 		return nil
 	}
 	limit, what := k.PktListTot, "its ip_pkt_list_tot is"
 	if limit < 0 {
 		limit, what = 20, "ip_pkt_list_tot defaults to"
 	}
-	if s.MaxHitcount() <= limit {
+	if s.maxHitcount() <= limit {
 		return nil
 	}
 	return fmt.Errorf("xt_recent of Linux %s keeps at most ip_pkt_list_tot hits per address and refuses a larger --hitcount; %s %d, too few for these rules: "+
 		"put %q in /etc/modprobe.d/xt_recent.conf, then reload the module (remove every rule that uses -m recent, \"modprobe -r xt_recent && modprobe xt_recent\") or reboot",
-		k.Release, what, limit, ModprobeOption)
+		k.Release, what, limit, modprobeOption)
 }

@@ -98,11 +98,11 @@ func knockStamps(t *testing.T, s Spec, hz int, ps []Packet) (*Model, []uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Feed(ps)
+	m.feed(ps)
 	return m, m.Stamps(ps[0].Src)
 }
 
-// TestOpenSpansModel: OpenSpans agrees, jiffy by jiffy, with the model
+// TestOpenSpansModel: openSpans agrees, jiffy by jiffy, with the model
 // asked "would a SYN be accepted now?" after random knock timelines: right
 // ones, extra and missing knocks, bursts early and late.
 func TestOpenSpansModel(t *testing.T) {
@@ -128,7 +128,7 @@ func TestOpenSpansModel(t *testing.T) {
 			}
 			start := at + time.Duration(k)*w + jitter
 			for j := 0; j < d; j++ {
-				ps = append(ps, Packet{At: start + time.Duration(j)*KnockGap, Src: client, Proto: UDP, DstPort: 1000})
+				ps = append(ps, Packet{At: start + time.Duration(j)*knockGap, Src: client, Proto: UDP, DstPort: 1000})
 			}
 		}
 		if len(ps) == 0 {
@@ -141,7 +141,7 @@ func TestOpenSpansModel(t *testing.T) {
 		if len(stamps) == 0 {
 			continue
 		}
-		spans := s.OpenSpans(stamps, hz)
+		spans := s.openSpans(stamps, hz)
 		last := ps[len(ps)-1].At
 		lastJ := m.Jiffies(last)
 		for j := lastJ; j <= lastJ+uint64((n+1)*s.Window*hz); j++ {
@@ -157,7 +157,7 @@ func TestOpenSpansModel(t *testing.T) {
 				}
 			}
 			if got != want {
-				t.Fatalf("case %d (%d bursts, W=%d, HZ=%d): at jiffy +%d OpenSpans says %v, the model %v; spans %v (from %d)",
+				t.Fatalf("case %d (%d bursts, W=%d, HZ=%d): at jiffy +%d openSpans says %v, the model %v; spans %v (from %d)",
 					i, n, s.Window, hz, j-lastJ, got, want, spans, lastJ)
 			}
 		}
@@ -194,14 +194,14 @@ func TestDecode(t *testing.T) {
 func TestInferHZ(t *testing.T) {
 	for _, hz := range []int{100, 250, 300, 1000} {
 		for _, up := range []time.Duration{10 * time.Second, 2659 * time.Second, 400 * 24 * time.Hour} {
-			j := InitialJiffies(hz) + uint64(up.Seconds()*float64(hz)) - 62
-			if got, ok := InferHZ(j, up); !ok || got != hz {
-				t.Errorf("InferHZ(HZ=%d, up %v) = %d, %v", hz, up, got, ok)
+			j := initialJiffies(hz) + uint64(up.Seconds()*float64(hz)) - 62
+			if got, ok := inferHZ(j, up); !ok || got != hz {
+				t.Errorf("inferHZ(HZ=%d, up %v) = %d, %v", hz, up, got, ok)
 			}
 		}
 	}
-	if _, ok := InferHZ(12345, time.Hour); ok {
-		t.Error("InferHZ accepted a counter no HZ explains")
+	if _, ok := inferHZ(12345, time.Hour); ok {
+		t.Error("inferHZ accepted a counter no HZ explains")
 	}
 }
 

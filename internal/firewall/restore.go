@@ -20,9 +20,9 @@ import (
 // mangle chains have the same name.
 func (s Spec) Listener() string { return "KNOCKS_" + s.tag() }
 
-// Owned returns the names of the chains the listener owns in table
+// owned returns the names of the chains the listener owns in table
 // ("filter", "nat" or "mangle"); nil when the table has none.
-func (s Spec) Owned(table string) []string {
+func (s Spec) owned(table string) []string {
 	switch table {
 	case "filter":
 		check, reset := s.Chains()
@@ -35,24 +35,24 @@ func (s Spec) Owned(table string) []string {
 	return nil
 }
 
-// Tables are the tables a listener may use, in the order restore files list
+// tableOrder are the tables a listener may use, in the order restore files list
 // them.
-var Tables = []string{"mangle", "nat", "filter"}
+var tableOrder = []string{"mangle", "nat", "filter"}
 
-// Hook returns the built-in chain of table that jumps to the listener:
+// hook returns the built-in chain of table that jumps to the listener:
 // INPUT for filter, PREROUTING for nat and mangle.
-func Hook(table string) string {
+func hook(table string) string {
 	if table == "filter" {
 		return "INPUT"
 	}
 	return "PREROUTING"
 }
 
-// TableRules returns the rules of the listener's own chains in table, each
+// tableRules returns the rules of the listener's own chains in table, each
 // as iptables arguments after "-A CHAIN" (the chain is the first element),
 // without the jump from the hook. in is the interface the DNAT rules match
 // ("" for every interface but the loopback).
-func (s Spec) TableRules(table, in string) [][]string {
+func (s Spec) tableRules(table, in string) [][]string {
 	iface := []string{"!", "-i", "lo"}
 	if in != "" {
 		iface = []string{"-i", in}
@@ -81,16 +81,16 @@ func (s Spec) TableRules(table, in string) [][]string {
 	return nil
 }
 
-// JumpArgs returns the jump rule from table's hook to the listener, as
+// jumpArgs returns the jump rule from table's hook to the listener, as
 // arguments after "-A".
-func (s Spec) JumpArgs(table string) []string {
-	return []string{Hook(table), "-j", s.Listener()}
+func (s Spec) jumpArgs(table string) []string {
+	return []string{hook(table), "-j", s.Listener()}
 }
 
-// ConntrackArgs is the rule that must precede the listener in INPUT so that
+// conntrackArgs is the rule that must precede the listener in INPUT so that
 // established connections (the operator's SSH session among them) never run
 // through the knock chains, as arguments after "-A" or "-I".
-var ConntrackArgs = []string{"INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"}
+var conntrackArgs = []string{"INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"}
 
 // RestoreOptions tune Spec.Restore.
 type RestoreOptions struct {
@@ -113,8 +113,8 @@ type RestoreOptions struct {
 func (s Spec) Restore(o RestoreOptions) string {
 	var b strings.Builder
 	b.WriteString(s.header(o, "restore"))
-	for _, table := range Tables {
-		owned := s.Owned(table)
+	for _, table := range tableOrder {
+		owned := s.owned(table)
 		if owned == nil {
 			continue
 		}
@@ -123,10 +123,10 @@ func (s Spec) Restore(o RestoreOptions) string {
 			b.WriteString(":" + c + " - [0:0]\n")
 		}
 		if table == "filter" && o.Conntrack {
-			b.WriteString("-I " + strings.Join(ConntrackArgs, " ") + "\n")
+			b.WriteString("-I " + strings.Join(conntrackArgs, " ") + "\n")
 		}
-		b.WriteString("-A " + strings.Join(s.JumpArgs(table), " ") + "\n")
-		for _, r := range s.TableRules(table, o.Interface) {
+		b.WriteString("-A " + strings.Join(s.jumpArgs(table), " ") + "\n")
+		for _, r := range s.tableRules(table, o.Interface) {
 			b.WriteString("-A " + strings.Join(r, " ") + "\n")
 		}
 		b.WriteString("COMMIT\n")
@@ -147,7 +147,7 @@ func (s Spec) ShellFunction(o RestoreOptions) string {
 		b.WriteString("  " + line + "\n")
 	}
 	for _, table := range []string{"mangle", "nat"} {
-		for _, r := range s.TableRules(table, o.Interface) {
+		for _, r := range s.tableRules(table, o.Interface) {
 			fmt.Fprintf(&b, "  $IPTABLES -t %s -A PREROUTING %s\n", table, strings.Join(r[1:], " "))
 		}
 	}

@@ -21,11 +21,11 @@ type Runner interface {
 	Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error)
 }
 
-// ExecRunner runs the tools with os/exec, found on $PATH.
-type ExecRunner struct{}
+// execRunner runs the tools with os/exec, found on $PATH.
+type execRunner struct{}
 
 // Run runs name with args; a failure's error carries the tool's stderr.
-func (ExecRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+func (execRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
@@ -246,13 +246,13 @@ type Installer struct {
 	Interface string
 	// Families lists 4 and/or 6; empty means both.
 	Families []int
-	// Runner runs the iptables tools; nil means ExecRunner.
+	// Runner runs the iptables tools; nil means execRunner, os/exec on $PATH.
 	Runner Runner
 }
 
 func (in *Installer) runner() Runner {
 	if in.Runner == nil {
-		return ExecRunner{}
+		return execRunner{}
 	}
 	return in.Runner
 }
@@ -296,25 +296,25 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		return c, err
 	}
 	var tx, diff strings.Builder
-	for _, table := range Tables {
+	for _, table := range tableOrder {
 		t := tables[table]
 		if t == nil {
 			t = &savedTable{}
 		}
 		// The chains any listener of this tag may own in the table.
-		owned := (Spec{Tag: s.Tag, DNAT: true}).Owned(table)
-		hook := Hook(table)
+		owned := (Spec{Tag: s.Tag, DNAT: true}).owned(table)
+		hook := hook(table)
 		var want []string // normalized "-A ..." lines of the listener
 		var wantText []string
-		if !remove && s.Owned(table) != nil {
+		if !remove && s.owned(table) != nil {
 			add := func(args []string) {
 				wantText = append(wantText, "-A "+strings.Join(args, " "))
 				want = append(want, args[0]+" "+normalize(args[1:]))
 			}
-			add(s.JumpArgs(table))
+			add(s.jumpArgs(table))
 			// Grouped by chain in the order of owned, as "have" below.
 			for _, ch := range owned {
-				for _, r := range s.TableRules(table, in.Interface) {
+				for _, r := range s.tableRules(table, in.Interface) {
 					if r[0] == ch {
 						add(r)
 					}
@@ -366,7 +366,7 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		// owned's chains in owned's order, so the two compare as they are.
 		var wantChains []string
 		if !remove {
-			wantChains = s.Owned(table)
+			wantChains = s.owned(table)
 		}
 		same := slices.Equal(have, want) && slices.Equal(present, wantChains) && !needConntrack
 		writeDiff(&diff, table, haveText, have, wantText, want, same)
@@ -384,14 +384,14 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 			}
 		}
 		if needConntrack {
-			fmt.Fprintf(&tx, "-I %s\n", strings.Join(ConntrackArgs, " "))
-			fmt.Fprintf(&diff, "+-I %s\n", strings.Join(ConntrackArgs, " "))
+			fmt.Fprintf(&tx, "-I %s\n", strings.Join(conntrackArgs, " "))
+			fmt.Fprintf(&diff, "+-I %s\n", strings.Join(conntrackArgs, " "))
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: INPUT had no rule accepting established connections before the listener: inserted %q at the top, so that open sessions never run through the knock chains",
-				command(family, "iptables"), "-I "+strings.Join(ConntrackArgs, " ")))
+				command(family, "iptables"), "-I "+strings.Join(conntrackArgs, " ")))
 		}
 		// Keep a single jump from the hook where it is; otherwise delete
 		// every jump and append one.
-		keepJump := len(wantChains) > 0 && len(jumps) == 1 && jumps[0].chain == hook && normalize(jumps[0].args) == normalize(s.JumpArgs(table)[1:])
+		keepJump := len(wantChains) > 0 && len(jumps) == 1 && jumps[0].chain == hook && normalize(jumps[0].args) == normalize(s.jumpArgs(table)[1:])
 		if !keepJump {
 			for _, r := range jumps {
 				fmt.Fprintf(&tx, "-D %s\n", strings.TrimPrefix(r.line, "-A "))
@@ -430,12 +430,12 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 // with the knock port = the secure port, every new connection).
 func (in *Installer) checkForeign(family int, tables map[string]*savedTable) error {
 	list := in.Spec.List()
-	for _, table := range Tables {
+	for _, table := range tableOrder {
 		t := tables[table]
 		if t == nil {
 			continue
 		}
-		owned := (Spec{Tag: in.Spec.Tag, DNAT: true}).Owned(table)
+		owned := (Spec{Tag: in.Spec.Tag, DNAT: true}).owned(table)
 		n := 0
 		for _, r := range t.rules {
 			if slices.Contains(owned, r.chain) {
@@ -545,7 +545,7 @@ func (in *Installer) rollback(ctx context.Context, changes []Change) error {
 			continue
 		}
 		var b strings.Builder
-		for _, table := range Tables {
+		for _, table := range tableOrder {
 			text, ok := c.before[table]
 			if !ok {
 				continue

@@ -33,7 +33,7 @@ func ReadKernelClock() (KernelClock, error) {
 	case hzErr == nil:
 		c.HZ, c.Source = hz, "HZ from the kernel config"
 	case tlErr == nil:
-		h, ok := InferHZ(jiffies, tlMono)
+		h, ok := inferHZ(jiffies, tlMono)
 		if !ok {
 			return c, fmt.Errorf("cannot tell the kernel's HZ: %w, and /proc/timer_list fits no known HZ", hzErr)
 		}
@@ -48,7 +48,7 @@ func ReadKernelClock() (KernelClock, error) {
 		c.Source += ", jiffies from /proc/timer_list"
 		return c, nil
 	}
-	c.Now = InitialJiffies(c.HZ) + toJiffies(mono, c.HZ)
+	c.Now = initialJiffies(c.HZ) + toJiffies(mono, c.HZ)
 	c.Source += ", jiffies estimated from CLOCK_MONOTONIC (/proc/timer_list: " + tlErr.Error() + ")"
 	return c, nil
 }
@@ -102,12 +102,12 @@ func timerList() (uint64, time.Duration, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading /proc/timer_list: %w", err)
 	}
-	return ParseTimerList(data)
+	return parseTimerList(data)
 }
 
-// ParseTimerList returns the first "jiffies: N" value of /proc/timer_list
+// parseTimerList returns the first "jiffies: N" value of /proc/timer_list
 // and its "now at N nsecs" time.
-func ParseTimerList(data []byte) (uint64, time.Duration, error) {
+func parseTimerList(data []byte) (uint64, time.Duration, error) {
 	var jiffies uint64
 	var now time.Duration
 	var haveJ, haveNow bool

@@ -8,10 +8,10 @@ import (
 // This file models net/netfilter/xt_recent.c (Linux 4.10 and later) with the
 // module parameters ip_pkt_list_tot=0 and ip_list_tot=100, the defaults.
 
-// DefaultListTot is xt_recent's default ip_list_tot: the most source
+// defaultListTot is xt_recent's default ip_list_tot: the most source
 // addresses one list remembers. A new address evicts the least recently
 // updated one.
-const DefaultListTot = 100
+const defaultListTot = 100
 
 // maxHitcount is the largest --hitcount the kernel accepts: it refuses
 // hit_count >= XT_RECENT_MAX_NSTAMPS (256).

@@ -9,7 +9,7 @@ import (
 // TestRestoreExampleInSync keeps configs/server-rules.restore equal to what
 // Spec.Restore generates for its parameters.
 func TestRestoreExampleInSync(t *testing.T) {
-	data, err := os.ReadFile("../configs/server-rules.restore")
+	data, err := os.ReadFile("../../configs/server-rules.restore")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestCheckKernel(t *testing.T) {
 		}
 		if err != nil {
 			msg := err.Error()
-			if !strings.Contains(msg, ModprobeOption) || !strings.Contains(msg, "/etc/modprobe.d") {
+			if !strings.Contains(msg, modprobeOption) || !strings.Contains(msg, "/etc/modprobe.d") {
 				t.Errorf("%+v: the error does not say what to do: %s", c.k, msg)
 			}
 			if strings.Contains(msg, "1234") || strings.Contains(msg, " 10") || strings.Contains(msg, "21") {

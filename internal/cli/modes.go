@@ -1,0 +1,514 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/knockssh/knockssh/knocker"
+)
+
+// A mode is one of the things knockssh does, chosen by the flag of its
+// name. The table below lists them in the order --help shows them: what
+// users do first comes first.
+type mode struct {
+	name     string   // the flag, without the dashes; "" for the ssh wrapper
+	help     string   // the mode flag's line in the list of modes
+	synopsis string   // its lines in the usage text
+	flags    []string // the options it takes, by name, in optionTable
+	// run runs the mode once its flags are parsed.
+	run func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int
+	// raw, instead of run, is for --native, whose arguments after
+	// knockssh's own leading options are ssh's: pflag parses only those
+	// options, and raw gets the rest.
+	raw func(ctx context.Context, o *options, args []string, s stdio) int
+}
+
+// Option groups that several modes share.
+var (
+	knockOpts  = []string{"config", "ssh-config", "port", "sequence", "window", "protocol", "margin", "retries", "source", "interface", "ipv4", "ipv6", "verbose", "knock-verbose"}
+	serverOpts = []string{"config", "ssh-config", "port", "secure-port", "window", "sequence", "tag", "dnat"}
+)
+
+// modes are knockssh's modes, in the order of --help.
+var modes = []*mode{
+	{
+		name: "",
+		synopsis: `  knockssh [--config FILE] [--ssh-config FILE] [--knock-verbose] [ssh options] DESTINATION [COMMAND [ARG...]]
+      Run ssh with the arguments as given. When a knock stanza applies to
+      DESTINATION (the name as typed), ssh connects through "knockssh --proxy",
+      which knocks and dials inside the window; otherwise ssh runs untouched.
+      Every single-dash option is ssh's.
+`,
+		flags: []string{"config", "ssh-config", "knock-verbose"},
+	},
+	{
+		name: "proxy",
+		help: "act as ssh's ProxyCommand: ALIAS HOST PORT (%n %h %p)",
+		synopsis: `  knockssh --proxy [--config FILE] [-v] ALIAS HOST PORT
+      For ssh's ProxyCommand: "ProxyCommand knockssh --proxy %n %h %p".
+      Knocks when a stanza applies to ALIAS, connects to HOST:PORT and relays
+      the connection on stdin and stdout.
+`,
+		flags: []string{"config", "ssh-config", "verbose", "knock-verbose"},
+		run:   proxy,
+	},
+	{
+		name: "native",
+		help: "connect with the built-in ssh client, no ssh program needed: ssh options, DESTINATION [COMMAND]",
+		synopsis: `  knockssh --native [--config FILE] [--knock-verbose] [ssh options] DESTINATION [COMMAND [ARG...]]
+      Connect with knockssh's own ssh client (no OpenSSH needed), knocking
+      when a stanza applies. It reads the ssh config as ssh does and
+      supports ` + nativeOptions + `; other ssh
+      options are refused.
+`,
+		flags: []string{"config", "knock-verbose"},
+		raw:   native,
+	},
+	{
+		name: "knock",
+		help: "knock only, and exit 0 once the window is open",
+		synopsis: `  knockssh --knock [options] DESTINATION
+      Knock on DESTINATION and exit 0 when its secure port is open, so that
+      "knockssh --knock host && ssh host" connects inside the window.
+  knockssh --knock [options] SERVER PORT SEQUENCE WINDOW-MS
+  knockssh --knock [--settings FILE] [options]
+      The seed's PortKnocker: knock with the values given (the window in
+      milliseconds, such as 3000; the sequence is then visible in ps), or
+      read them from FILE or ./knocksettings.txt: server, port, sequence and
+      window, one a line or on one line, and in the OpenSesamy tool's file
+      an interface index (0 for none) and a MAC address, not needed.
+`,
+		flags: append(knockOpts[:len(knockOpts):len(knockOpts)], "settings"),
+		run:   knockOnly,
+	},
+	{
+		name: "init",
+		help: "append a stanza with a new random sequence for DESTINATION to the knock config, and print the server's rules",
+		synopsis: `  knockssh --init [--bursts N] [--port P] [--window W] [--protocol PROTO] [--config FILE] DESTINATION
+      Append "Host DESTINATION" with a new random KnockSequence, KnockPort
+      and KnockWindow to the knock config (--config, else
+      ~/.ssh/knock_config, created with mode 0600), refusing when a stanza
+      there already applies to DESTINATION, and print the matching server
+      rules (as --rules does) for the server's "knockssh --install".
+`,
+		flags: []string{"config", "bursts", "port", "secure-port", "window", "protocol", "tag", "sequence"},
+		run:   runInit,
+	},
+	{
+		name: "new-sequence",
+		help: "print a random knock sequence (crypto/rand) of --bursts bursts",
+		synopsis: `  knockssh --new-sequence [--bursts N]
+      Print a random sequence of N bursts (default 4, 1 to 16) of 1 to 9
+      knocks each, the digits uniform, from the system's secure random
+      source. Its knocks add up to at most 127, as the rules need.
+`,
+		flags: []string{"bursts"},
+		run:   runNewSequence,
+	},
+	{
+		name: "rules",
+		help: "server side: print the firewall rules for DESTINATION's knock stanza or the flags",
+		synopsis: `  knockssh --rules [--format restore|shell] [--family 4|6|both] [--dnat] [DESTINATION]
+      Print the server's Open Sesamy rules (the seed's portKnockListener,
+      any number of bursts) for DESTINATION's knock stanza, or for --port,
+      --secure-port, --window, --sequence and --tag; flags override the
+      stanza. The output encodes the sequence: keep it secret.
+`,
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "format", "family", "interface"),
+		run:   runRules,
+	},
+	{
+		name: "install",
+		help: "server side (root): load the rules into this machine's firewall, idempotently",
+		synopsis: `  knockssh --install [--dry-run] [rules flags] [DESTINATION]
+      As root on the server: load the rules --rules prints, one atomic
+      iptables-restore transaction per family, touching only the listener's
+      chains and the jump to them; established sessions stay open.
+      --dry-run shows the transaction and the difference, changing nothing.
+`,
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run"),
+		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+			return runInstall(ctx, o, fs, s, false)
+		},
+	},
+	{
+		name: "uninstall",
+		help: "server side (root): remove the rules --install loaded",
+		synopsis: `  knockssh --uninstall [--dry-run] [--tag TAG] [DESTINATION]
+      Remove them again. The flags of --install are accepted, so that its
+      command line works with --uninstall; only --tag (or DESTINATION's
+      stanza) and --family matter.
+`,
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run"),
+		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+			return runInstall(ctx, o, fs, s, true)
+		},
+	},
+	{
+		name: "server-status",
+		help: "server side: show the knocks the kernel's recent list remembers, per source, decoded into bursts",
+		synopsis: `  knockssh --server-status [--list NAME] [--tag TAG] [DESTINATION]
+      On the server: read /proc/net/xt_recent/knocks_TAG and show, per
+      source address, its hits grouped into bursts with their ages, and, for
+      DESTINATION's stanza or --sequence and --window, how far the knock got
+      and whether the rules will open. Needs no root where the list is
+      readable (ip_list_perms, 0644 by default); as root the ages are exact.
+`,
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "list", "verbose"),
+		run:   runStatus,
+	},
+	{
+		name: "watch",
+		help: "server side (root): capture knocks on the knock port and show, per source, the bursts and whether the rules will open",
+		synopsis: `  knockssh --watch [--interface IF] [--count N] [--duration D] [DESTINATION]
+      On the server, as root: capture the packets to the knock port (and
+      connections to the secure port) and print a line per burst, per
+      source: its knocks, its timing, and, for DESTINATION's stanza or
+      --sequence and --window, how far the knock got and whether the rules
+      will open. Runs until Ctrl-C, N bursts or D.
+`,
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "interface", "count", "duration", "verbose"),
+		run:   runWatch,
+	},
+	{
+		name: "interfaces",
+		help: "list the network interfaces: index, name, up or down, MAC and addresses",
+		synopsis: `  knockssh --interfaces
+      List the network interfaces with the index a settings file's fifth
+      value names (the OpenSesamy tool's Info button), for --interface.
+`,
+		run: runInterfaces,
+	},
+	{
+		name: "version",
+		help: "print the version",
+		synopsis: `  knockssh --version
+      Print knockssh's version.
+`,
+		run: runVersion,
+	},
+}
+
+// An option is one of knockssh's flags besides the modes'.
+type option struct {
+	name string
+	add  func(fs *pflag.FlagSet, o *options)
+}
+
+// optionTable holds every option once, in the order the help lists them.
+var optionTable = []option{
+	{"config", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.config, "config", o.config, "read knock stanzas from this file only (default $KNOCKSSH_CONFIG)")
+	}},
+	{"ssh-config", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.sshConfig, "ssh-config", "", "the ssh config to read Knock* lines from (default ~/.ssh/config)")
+	}},
+	{"knock-verbose", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.knockVerbose, "knock-verbose", false, "print the knock timeline on stderr (ssh's -v does too)")
+	}},
+	{"verbose", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVarP(&o.verbose, "verbose", "v", false, "print the knock timeline (or, server side, more detail) on stderr")
+	}},
+	{"port", func(fs *pflag.FlagSet, o *options) {
+		fs.IntVar(&o.port, "port", knocker.DefaultPort, "knock port")
+	}},
+	{"sequence", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.sequence, "sequence", "", "knock sequence, digits 1-9 such as 1234 (visible to other users in ps: prefer a knock config)")
+	}},
+	{"window", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.window, "window", "", "knock window in whole seconds, such as 3 or 3s (default 3s)")
+	}},
+	{"protocol", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.protocol, "protocol", "udp", "knock packets: udp, tcp (SYN, no privileges) or raw (SYN crafted, needs CAP_NET_RAW)")
+	}},
+	{"margin", func(fs *pflag.FlagSet, o *options) {
+		fs.DurationVar(&o.margin, "margin", knocker.DefaultMargin, "how long after the last burst to connect")
+	}},
+	{"retries", func(fs *pflag.FlagSet, o *options) {
+		fs.IntVar(&o.retries, "retries", knocker.DefaultRetries, "attempts after the first when the connection does not get through")
+	}},
+	{"source", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.source, "source", "", "local address to knock from")
+	}},
+	{"interface", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.iface, "interface", "", "network interface to knock by (server side: the one the rules and the capture use)")
+	}},
+	{"ipv4", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.ipv4, "ipv4", false, "use IPv4 only")
+	}},
+	{"ipv6", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.ipv6, "ipv6", false, "use IPv6 only")
+	}},
+	{"settings", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.settings, "settings", "", "read server, port, sequence and window (ms) from this settings file of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")
+	}},
+	{"bursts", func(fs *pflag.FlagSet, o *options) {
+		fs.IntVar(&o.bursts, "bursts", knocker.DefaultBursts, "the number of bursts of the new sequence, 1 to 16")
+	}},
+	{"secure-port", func(fs *pflag.FlagSet, o *options) {
+		fs.IntVar(&o.securePort, "secure-port", 0, "the port the knock opens (default: the knock port)")
+	}},
+	{"tag", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.tag, "tag", "", "names the rules' chains and recent list (default INPUT, as the seed's portKnockListener INPUT)")
+	}},
+	{"dnat", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.dnat, "dnat", false, "the knock port is DNAT'ed to --secure-port (UDP knocks only)")
+	}},
+	{"format", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.format, "format", "restore", "restore (an iptables-restore file) or shell (a portKnockListener function)")
+	}},
+	{"family", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.family, "family", "both", "4 (iptables), 6 (ip6tables) or both")
+	}},
+	{"dry-run", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.dryRun, "dry-run", false, "show what would change, change nothing")
+	}},
+	{"list", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.list, "list", "", "the recent list to read (default knocks_TAG, knocks_INPUT without --tag)")
+	}},
+	{"count", func(fs *pflag.FlagSet, o *options) {
+		fs.IntVar(&o.count, "count", 0, "stop after this many bursts (0: no limit)")
+	}},
+	{"duration", func(fs *pflag.FlagSet, o *options) {
+		fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: no limit)")
+	}},
+}
+
+// newFlagSet returns the flags of m, bound to o: its own flag, its
+// options and --help.
+func newFlagSet(m *mode, o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are printed by the caller, in one line
+	fs.Usage = func() {}
+	fs.SortFlags = false
+	if m.name != "" {
+		fs.Bool(m.name, false, m.help)
+		fs.MarkHidden(m.name)
+	}
+	for _, name := range m.flags {
+		optionByName(name).add(fs, o)
+	}
+	fs.BoolVar(&o.help, "help", false, "show this help")
+	return fs
+}
+
+// optionByName returns the option of that name; the tables are checked by
+// a test, so a miss is a programming error.
+func optionByName(name string) option {
+	for _, opt := range optionTable {
+		if opt.name == name {
+			return opt
+		}
+	}
+	panic("cli: no option " + name)
+}
+
+// modeByName returns the mode of that name, or nil.
+func modeByName(name string) *mode {
+	for _, m := range modes {
+		if m.name == name && name != "" {
+			return m
+		}
+	}
+	return nil
+}
+
+// allFlags returns a flag set with every mode and option, to tell
+// whether a word names one and whether it takes a value.
+func allFlags() *pflag.FlagSet {
+	var o options
+	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	for _, m := range modes {
+		if m.name != "" {
+			fs.Bool(m.name, false, m.help)
+		}
+	}
+	for _, opt := range optionTable {
+		opt.add(fs, &o)
+	}
+	fs.BoolVar(&o.help, "help", false, "show this help; after a mode, that mode's")
+	return fs
+}
+
+// owners lists the modes that take option name, as "--knock, --rules".
+func owners(name string) string {
+	var ms []string
+	for _, m := range modes {
+		for _, f := range m.flags {
+			if f == name {
+				ms = append(ms, modeLabel(m))
+			}
+		}
+	}
+	return strings.Join(ms, ", ")
+}
+
+// modeLabel names m in messages.
+func modeLabel(m *mode) string {
+	if m.name == "" {
+		return "the ssh wrapper"
+	}
+	return "--" + m.name
+}
+
+// helpCommand is the command line that shows m's usage.
+func helpCommand(m *mode) string {
+	if m.name == "" {
+		return "knockssh --help"
+	}
+	return "knockssh --" + m.name + " --help"
+}
+
+// A usageError is a command line knockssh cannot take: it is printed in
+// one line and knockssh exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Sprintf(format, a...)}
+}
+
+// scanModes returns the modes named by the knockssh long options that
+// lead args, and whether --help is among them. A mode option may follow
+// single-dash options ("knockssh -v --knock"), but not the destination:
+// after it, every word is ssh's (or the mode's argument).
+func scanModes(all *pflag.FlagSet, args []string) (found []*mode, help bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		if !strings.HasPrefix(a, "--") {
+			continue // ssh's, or -v; a value of ssh's ends the scan
+		}
+		name, _, hasValue := strings.Cut(a[2:], "=")
+		if name == "help" {
+			help = true
+			continue
+		}
+		if m := modeByName(name); m != nil {
+			if !contains(found, m) {
+				found = append(found, m)
+			}
+			continue
+		}
+		if f := all.Lookup(name); f != nil && !hasValue && f.Value.Type() != "bool" {
+			i++ // "--config FILE": FILE is not the destination
+		}
+	}
+	return found, help
+}
+
+func contains(ms []*mode, m *mode) bool {
+	for _, x := range ms {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// checkFlags returns a usage error for the first long option in args that
+// m does not take, naming the modes that do. pflag would call it unknown;
+// the words after "--" and the values of m's options are not looked at.
+func checkFlags(m *mode, fs, all *pflag.FlagSet, args []string) error {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return nil
+		}
+		if !strings.HasPrefix(a, "--") {
+			if len(a) == 2 && a[0] == '-' { // -v
+				if f := fs.ShorthandLookup(a[1:]); f != nil && f.Value.Type() != "bool" {
+					i++
+				}
+			}
+			continue
+		}
+		name, _, hasValue := strings.Cut(a[2:], "=")
+		if f := fs.Lookup(name); f != nil {
+			if !hasValue && f.Value.Type() != "bool" {
+				i++
+			}
+			continue
+		}
+		if all.Lookup(name) == nil {
+			return usagef("unknown flag: --%s (see knockssh --help)", name)
+		}
+		if modeByName(name) != nil {
+			return usagef("%s and --%s exclude each other", modeLabel(m), name)
+		}
+		return usagef("--%s does not go with %s (it goes with %s; see %s)", name, modeLabel(m), owners(name), helpCommand(m))
+	}
+	return nil
+}
+
+// usageText is the whole usage: every mode's synopsis, in the table's
+// order, the list of modes and every option once.
+func usageText() string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	for _, m := range modes {
+		b.WriteString(m.synopsis)
+	}
+	b.WriteString("  knockssh [MODE] --help\n      Show this help, or MODE's usage and options.\n")
+	b.WriteString(`
+Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
+config (with "IgnoreUnknown Knock*"), and /etc/ssh/knock_config.
+
+Modes:
+`)
+	ms := pflag.NewFlagSet("modes", pflag.ContinueOnError)
+	ms.SortFlags = false
+	for _, m := range modes {
+		if m.name != "" {
+			ms.Bool(m.name, false, m.help)
+		}
+	}
+	ms.Bool("help", false, "show this help; after a mode, that mode's")
+	b.WriteString(flagUsages(ms))
+	b.WriteString("\nOptions (each mode's usage lists those it takes):\n")
+	var o options
+	opts := pflag.NewFlagSet("options", pflag.ContinueOnError)
+	opts.SortFlags = false
+	for _, opt := range optionTable {
+		opt.add(opts, &o)
+	}
+	b.WriteString(flagUsages(opts))
+	return b.String()
+}
+
+// modeUsage is m's synopsis and its options.
+func modeUsage(m *mode) string {
+	var o options
+	fs := newFlagSet(m, &o)
+	return "Usage:\n" + m.synopsis + "\nOptions of " + modeLabel(m) + ":\n" + flagUsages(fs)
+}
+
+// flagUsages lists fs's flags as pflag does, without the "[=true|false]"
+// pflag puts after every boolean flag (blanked, to keep the columns).
+func flagUsages(fs *pflag.FlagSet) string {
+	const noise = "[=true|false]"
+	return strings.ReplaceAll(fs.FlagUsages(), noise, strings.Repeat(" ", len(noise)))
+}
+
+// runVersion is --version.
+func runVersion(_ context.Context, _ *options, fs *pflag.FlagSet, s stdio) int {
+	if fs.NArg() != 0 {
+		fmt.Fprintln(s.err, "knockssh: --version takes no argument")
+		return exitUsage
+	}
+	fmt.Fprintf(s.out, "knockssh %s\n", version())
+	return exitOK
+}
+
+// nativeOptions are the ssh options --native supports, as its usage lists
+// them; a test checks them against the client's own table.
+const nativeOptions = "-p -l -i -F -o -t -T -N -n -q -v -4 -6 -L"
