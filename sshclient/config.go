@@ -196,6 +196,9 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("the native client does not support %s", e.Option)
 }
 
+// Hint says what to use instead.
+func (e *UnsupportedError) Hint() string { return "use the system ssh" }
+
 func unsupported(option string) error { return &UnsupportedError{Option: option} }
 
 // sshFile is one ssh config file to read for the native client.
@@ -250,7 +253,7 @@ func (s *settings) read(alias string, f sshFile, warnMatch func(string)) error {
 				key, ok = "Include", true
 			}
 			if ok {
-				warnMatch(fmt.Sprintf("Match blocks are not evaluated by --native; %s at %s ignored", key, l.Where()))
+				warnMatch(fmt.Sprintf("Match blocks are not evaluated by the native client; %s at %s ignored", key, l.Where()))
 			}
 		case !ok:
 		case l.Value == "":

@@ -8,4 +8,8 @@
 // connection (for programs that bring their own ssh), and [ResolveHost]
 // the settings both use. [Command] runs an ssh command line with the
 // client, as "knockssh --native" does.
+//
+// Errors name the file and line of a bad setting. Where there is a fix to
+// suggest, the error (or one it wraps) has a method Hint() string that
+// says it, for a program to show apart from the error.
 package sshclient

@@ -65,7 +65,7 @@ func TestMatchBlockWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Match blocks are not evaluated by --native; StrictHostKeyChecking at " + cfg + ":4 ignored"
+	want := "Match blocks are not evaluated by the native client; StrictHostKeyChecking at " + cfg + ":4 ignored"
 	if len(warnings) != 1 || warnings[0] != want {
 		t.Errorf("warnings = %q, want [%q]", warnings, want)
 	}

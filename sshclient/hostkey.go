@@ -282,7 +282,7 @@ func (c *hostKeys) changed(key ssh.PublicKey, was knownhosts.KnownKey) error {
 	if c.h.StrictHostKeyChecking == "yes" {
 		fmt.Fprintf(c.stderr, "Host key for %s has changed and you have requested strict checking.\n", c.name)
 	} else {
-		fmt.Fprintf(c.stderr, "Host key for %s has changed; knockssh --native never connects to a host whose key has changed.\n", c.name)
+		fmt.Fprintf(c.stderr, "Host key for %s has changed; the native client never connects to a host whose key has changed.\n", c.name)
 	}
 	fmt.Fprintf(c.stderr, "Host key verification failed.\n")
 	return fmt.Errorf("%w: the %s host key of %s has changed (offending key in %s:%d)", ErrHostKey, keyName(key), c.name, was.Filename, was.Line)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := newFlagSet(m, &o)
 	if m.raw != nil {
 		own, rest := leading(fs, all, args)
-		if len(own) == 0 || own[0] != "--"+m.name {
+		if !slices.Contains(own, "--"+m.name) {
 			return usageFail(stderr, usagef("give --%s first, then knockssh's options, then ssh's: %s", m.name, strings.TrimSpace(strings.SplitN(m.synopsis, "\n", 2)[0])))
 		}
 		if err := parse(m, fs, all, own); err != nil {
@@ -206,12 +207,12 @@ func hint(err error) string {
 	var h interface{ Hint() string }
 	var unsupported *sshclient.UnsupportedError
 	switch {
-	case errors.As(err, &h):
-		return h.Hint()
 	case errors.As(err, &unsupported):
 		return "use the system ssh: knockssh without --native"
+	case errors.As(err, &h):
+		return h.Hint()
 	case errors.Is(err, knocker.ErrRawPermission):
-		return "run as root, or setcap cap_net_raw+ep on the binary, or use --protocol tcp"
+		return "run as root, or setcap cap_net_raw+ep on the binary, or knock with tcp (--protocol tcp, or KnockProtocol tcp in the stanza)"
 	}
 	return ""
 }

@@ -124,10 +124,11 @@ var modes = []*mode{
 	{
 		name: "install",
 		help: "server side (root): load the rules into this machine's firewall, idempotently",
-		synopsis: `  knockssh --install [--dry-run] [rules flags] [DESTINATION]
-      As root on the server: load the rules --rules prints, one atomic
-      iptables-restore transaction per family, touching only the listener's
-      chains and the jump to them; established sessions stay open.
+		synopsis: `  knockssh --install [--dry-run] [--family 4|6|both] [--dnat] [DESTINATION]
+      As root on the server: load the rules --rules prints (with its
+      options but --format), one atomic iptables-restore transaction per
+      family, touching only the listener's chains and the jump to them;
+      established sessions stay open.
       --dry-run shows the transaction and the difference, changing nothing.
 `,
 		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run"),
@@ -202,10 +203,10 @@ type option struct {
 // optionTable holds every option once, in the order the help lists them.
 var optionTable = []option{
 	{"config", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.config, "config", o.config, "read knock stanzas from this file only (default $KNOCKSSH_CONFIG)")
+		fs.StringVar(&o.config, "config", o.config, "read knock stanzas from `FILE` only (default $KNOCKSSH_CONFIG)")
 	}},
 	{"ssh-config", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.sshConfig, "ssh-config", "", "the ssh config to read Knock* lines from (default ~/.ssh/config)")
+		fs.StringVar(&o.sshConfig, "ssh-config", "", "the ssh config `FILE` to read Knock* lines from (default ~/.ssh/config)")
 	}},
 	{"knock-verbose", func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.knockVerbose, "knock-verbose", false, "print the knock timeline on stderr (ssh's -v does too)")
@@ -214,28 +215,28 @@ var optionTable = []option{
 		fs.BoolVarP(&o.verbose, "verbose", "v", false, "print the knock timeline (or, server side, more detail) on stderr")
 	}},
 	{"port", func(fs *pflag.FlagSet, o *options) {
-		fs.IntVar(&o.port, "port", knocker.DefaultPort, "knock port")
+		fs.IntVar(&o.port, "port", knocker.DefaultPort, "the knock `PORT`")
 	}},
 	{"sequence", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.sequence, "sequence", "", "knock sequence, digits 1-9 such as 1234 (visible to other users in ps: prefer a knock config)")
+		fs.StringVar(&o.sequence, "sequence", "", "the knock sequence, `DIGITS` 1-9 such as 1234 (visible to other users in ps: prefer a knock config)")
 	}},
 	{"window", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.window, "window", "", "knock window in whole seconds, such as 3 or 3s (default 3s)")
+		fs.StringVar(&o.window, "window", "", "the knock window in whole `SECONDS`, such as 3 or 3s (default 3s)")
 	}},
 	{"protocol", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.protocol, "protocol", "udp", "knock packets: udp, tcp (SYN, no privileges) or raw (SYN crafted, needs CAP_NET_RAW)")
+		fs.StringVar(&o.protocol, "protocol", "udp", "the knock packets, `PROTO`: udp, tcp (SYN, no privileges) or raw (SYN crafted, needs CAP_NET_RAW)")
 	}},
 	{"margin", func(fs *pflag.FlagSet, o *options) {
-		fs.DurationVar(&o.margin, "margin", knocker.DefaultMargin, "how long after the last burst to connect")
+		fs.DurationVar(&o.margin, "margin", knocker.DefaultMargin, "how long after the last burst to connect (a `DURATION` such as 50ms)")
 	}},
 	{"retries", func(fs *pflag.FlagSet, o *options) {
-		fs.IntVar(&o.retries, "retries", knocker.DefaultRetries, "attempts after the first when the connection does not get through")
+		fs.IntVar(&o.retries, "retries", knocker.DefaultRetries, "`N` attempts after the first when the connection does not get through")
 	}},
 	{"source", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.source, "source", "", "local address to knock from")
+		fs.StringVar(&o.source, "source", "", "the local `ADDRESS` to knock from")
 	}},
 	{"interface", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.iface, "interface", "", "network interface to knock by (server side: the one the rules and the capture use)")
+		fs.StringVar(&o.iface, "interface", "", "the network interface `NAME` to knock by (server side: the one the rules and the capture use)")
 	}},
 	{"ipv4", func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.ipv4, "ipv4", false, "use IPv4 only")
@@ -244,37 +245,37 @@ var optionTable = []option{
 		fs.BoolVar(&o.ipv6, "ipv6", false, "use IPv6 only")
 	}},
 	{"settings", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.settings, "settings", "", "read server, port, sequence and window (ms) from this settings file of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")
+		fs.StringVar(&o.settings, "settings", "", "read server, port, sequence and window (ms) from this settings `FILE` of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")
 	}},
 	{"bursts", func(fs *pflag.FlagSet, o *options) {
-		fs.IntVar(&o.bursts, "bursts", knocker.DefaultBursts, "the number of bursts of the new sequence, 1 to 16")
+		fs.IntVar(&o.bursts, "bursts", knocker.DefaultBursts, "the number `N` of bursts of the new sequence, 1 to 16")
 	}},
 	{"secure-port", func(fs *pflag.FlagSet, o *options) {
-		fs.IntVar(&o.securePort, "secure-port", 0, "the port the knock opens (default: the knock port)")
+		fs.IntVar(&o.securePort, "secure-port", 0, "the `PORT` the knock opens (default: the knock port)")
 	}},
 	{"tag", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.tag, "tag", "", "names the rules' chains and recent list (default INPUT, as the seed's portKnockListener INPUT)")
+		fs.StringVar(&o.tag, "tag", "", "the `TAG` that names the rules' chains and recent list (default INPUT, as the seed's portKnockListener INPUT)")
 	}},
 	{"dnat", func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.dnat, "dnat", false, "the knock port is DNAT'ed to --secure-port (UDP knocks only)")
 	}},
 	{"format", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.format, "format", "restore", "restore (an iptables-restore file) or shell (a portKnockListener function)")
+		fs.StringVar(&o.format, "format", "restore", "the output `FORMAT`: restore (an iptables-restore file) or shell (a portKnockListener function)")
 	}},
 	{"family", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.family, "family", "both", "4 (iptables), 6 (ip6tables) or both")
+		fs.StringVar(&o.family, "family", "both", "the address `FAMILY`: 4 (iptables), 6 (ip6tables) or both")
 	}},
 	{"dry-run", func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "show what would change, change nothing")
 	}},
 	{"list", func(fs *pflag.FlagSet, o *options) {
-		fs.StringVar(&o.list, "list", "", "the recent list to read (default knocks_TAG, knocks_INPUT without --tag)")
+		fs.StringVar(&o.list, "list", "", "the recent list `NAME` to read (default knocks_TAG, knocks_INPUT without --tag)")
 	}},
 	{"count", func(fs *pflag.FlagSet, o *options) {
-		fs.IntVar(&o.count, "count", 0, "stop after this many bursts (0: no limit)")
+		fs.IntVar(&o.count, "count", 0, "stop after `N` bursts (0: no limit)")
 	}},
 	{"duration", func(fs *pflag.FlagSet, o *options) {
-		fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: no limit)")
+		fs.DurationVar(&o.duration, "duration", 0, "stop after this `DURATION` (0: no limit)")
 	}},
 }
 
@@ -292,7 +293,7 @@ func newFlagSet(m *mode, o *options) *pflag.FlagSet {
 	for _, name := range m.flags {
 		optionByName(name).add(fs, o)
 	}
-	fs.BoolVar(&o.help, "help", false, "show this help")
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs
 }
 
@@ -332,7 +333,7 @@ func allFlags() *pflag.FlagSet {
 	for _, opt := range optionTable {
 		opt.add(fs, &o)
 	}
-	fs.BoolVar(&o.help, "help", false, "show this help; after a mode, that mode's")
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help; after a mode, that mode's")
 	return fs
 }
 
@@ -376,7 +377,7 @@ func usagef(format string, a ...any) error {
 }
 
 // scanModes returns the modes named by the knockssh long options that
-// lead args, and whether --help is among them. A mode option may follow
+// lead args, and whether --help (or -h first) is among them. A mode option may follow
 // single-dash options ("knockssh -v --knock"), but not the destination:
 // after it, every word is ssh's (or the mode's argument).
 func scanModes(all *pflag.FlagSet, args []string) (found []*mode, help bool) {
@@ -384,6 +385,10 @@ func scanModes(all *pflag.FlagSet, args []string) (found []*mode, help bool) {
 		a := args[i]
 		if a == "--" || !strings.HasPrefix(a, "-") {
 			break
+		}
+		if a == "-h" && i == 0 {
+			help = true // ssh has no -h: knockssh's help, not ssh's usage
+			continue
 		}
 		if !strings.HasPrefix(a, "--") {
 			continue // ssh's, or -v; a value of ssh's ends the scan
@@ -426,7 +431,12 @@ func checkFlags(m *mode, fs, all *pflag.FlagSet, args []string) error {
 		}
 		if !strings.HasPrefix(a, "--") {
 			if len(a) == 2 && a[0] == '-' { // -v
-				if f := fs.ShorthandLookup(a[1:]); f != nil && f.Value.Type() != "bool" {
+				f := fs.ShorthandLookup(a[1:])
+				if f == nil {
+					if g := all.ShorthandLookup(a[1:]); g != nil {
+						return usagef("%s (--%s) does not go with %s (it goes with %s; see %s)", a, g.Name, modeLabel(m), owners(g.Name), helpCommand(m))
+					}
+				} else if f.Value.Type() != "bool" {
 					i++
 				}
 			}
@@ -450,18 +460,14 @@ func checkFlags(m *mode, fs, all *pflag.FlagSet, args []string) error {
 	return nil
 }
 
-// usageText is the whole usage: every mode's synopsis, in the table's
-// order, the list of modes and every option once.
+// usageText is --help: short, the everyday modes first; the manual
+// (manPage) has the long form.
 func usageText() string {
 	var b strings.Builder
-	b.WriteString("Usage:\n")
-	for _, m := range modes {
-		b.WriteString(m.synopsis)
-	}
-	b.WriteString("  knockssh [MODE] --help\n      Show this help, or MODE's usage and options.\n")
-	b.WriteString(`
-Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
-config (with "IgnoreUnknown Knock*"), and /etc/ssh/knock_config.
+	b.WriteString(`Usage:
+  knockssh [--config FILE] [--knock-verbose] [ssh options] DESTINATION [COMMAND]
+      ssh, knocking first when a knock stanza applies to DESTINATION
+  knockssh MODE [options] [ARGUMENTS]
 
 Modes:
 `)
@@ -472,16 +478,22 @@ Modes:
 			ms.Bool(m.name, false, m.help)
 		}
 	}
-	ms.Bool("help", false, "show this help; after a mode, that mode's")
+	ms.BoolP("help", "h", false, "show this help; after a mode, that mode's usage and options")
 	b.WriteString(flagUsages(ms))
-	b.WriteString("\nOptions (each mode's usage lists those it takes):\n")
+	b.WriteString("\nOptions of the ssh wrapper, before ssh's:\n")
 	var o options
-	opts := pflag.NewFlagSet("options", pflag.ContinueOnError)
-	opts.SortFlags = false
-	for _, opt := range optionTable {
-		opt.add(opts, &o)
+	ws := pflag.NewFlagSet("wrapper", pflag.ContinueOnError)
+	ws.SortFlags = false
+	for _, name := range modes[0].flags {
+		optionByName(name).add(ws, &o)
 	}
-	b.WriteString(flagUsages(opts))
+	b.WriteString(flagUsages(ws))
+	b.WriteString(`
+Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh
+config (with "IgnoreUnknown Knock*"), and /etc/ssh/knock_config.
+"knockssh MODE --help" shows a mode's usage and options; knockssh(1) tells
+everything, knock_config(5) the stanzas.
+`)
 	return b.String()
 }
 
@@ -496,7 +508,13 @@ func modeUsage(m *mode) string {
 // pflag puts after every boolean flag (blanked, to keep the columns).
 func flagUsages(fs *pflag.FlagSet) string {
 	const noise = "[=true|false]"
-	return strings.ReplaceAll(fs.FlagUsages(), noise, strings.Repeat(" ", len(noise)))
+	pad := strings.Repeat(" ", len(noise))
+	allBool := true
+	fs.VisitAll(func(f *pflag.Flag) { allBool = allBool && (f.Value.Type() == "bool" || f.Hidden) })
+	if allBool {
+		pad = "" // the columns move together
+	}
+	return strings.ReplaceAll(fs.FlagUsages(), noise, pad)
 }
 
 // runVersion is --version.

@@ -44,13 +44,15 @@ func TestModeTable(t *testing.T) {
 			t.Errorf("option %s belongs to no mode", o.name)
 		}
 	}
-	// The usage shows the modes in the table's order.
-	u := usageText()
-	last := -1
+	// --help and the manual show the modes in the table's order.
+	u, man := usageText(), manPage()
+	last, lastMan := -1, -1
 	for _, m := range modes[1:] {
-		i := strings.Index(u, "  knockssh --"+m.name+" ")
-		if i < 0 {
-			i = strings.Index(u, "  knockssh --"+m.name+"\n")
+		i := strings.Index(u, "      --"+m.name+" ")
+		if j := strings.Index(man, ".TP\n\\fBknockssh \\-\\-"+roff(m.name)); j <= lastMan {
+			t.Errorf("knockssh(1): --%s not after the mode before it", m.name)
+		} else {
+			lastMan = j
 		}
 		if i <= last {
 			t.Errorf("usage: --%s not after the mode before it", m.name)
@@ -102,6 +104,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--native", "--window", "3", "host"}, exitUsage, `^knockssh: --window does not go with --native \(`},
 		{[]string{"-v", "--native", "host"}, exitUsage, `^knockssh: give --native first`},
 		{[]string{"--native", "--help"}, exitOK, ""},
+		{[]string{"--config", "kc", "--native", "--help"}, exitOK, ""},
+		{[]string{"--knock", "-h"}, exitOK, ""},
+		{[]string{"-h"}, exitOK, ""},
+		{[]string{"--rules", "-v"}, exitUsage, `^knockssh: -v \(--verbose\) does not go with --rules \(it goes with --proxy, --knock, --server-status, --watch; see knockssh --rules --help\)\n$`},
 		{[]string{"--rules", "--help"}, exitOK, ""},
 		{[]string{"--help"}, exitOK, ""},
 		{[]string{"--new-sequence", "--bursts=2"}, exitOK, ""},
@@ -130,8 +136,12 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestModeUsage: a mode's help lists its options and no other's.
+// TestModeUsage: --help stays short; a mode's help lists its options and
+// no other's.
 func TestModeUsage(t *testing.T) {
+	if n := strings.Count(usageText(), "\n"); n > 40 {
+		t.Errorf("--help has %d lines, want at most 40 (the manual has the long form)", n)
+	}
 	u := modeUsage(modeByName("new-sequence"))
 	if !strings.Contains(u, "--bursts") || strings.Contains(u, "--dnat") || strings.Contains(u, "--port") {
 		t.Errorf("--new-sequence --help:\n%s", u)
