@@ -6,11 +6,11 @@ PREFIX   ?= /usr/local
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -s -w -X github.com/knockssh/knockssh/internal/cli.Version=$(VERSION)
 # Debian packages the lab tests, the demo and the benchmarks use.
-APT_PKGS := iptables iproute2 openssh-server openssh-client rsync tcpdump git tmux netcat-openbsd
+APT_PKGS := iptables iproute2 openssh-server openssh-client rsync tcpdump git tmux netcat-openbsd groff-base man-db bash-completion zsh fish
 TESTFLAGS ?=
 FUZZTIME ?= 30s
 
-.PHONY: all build test demo bench fuzz lint install clean deps cross
+.PHONY: all build test demo bench fuzz lint install clean deps cross man dist
 
 all: build
 
@@ -55,13 +55,41 @@ lint:
 	GOOS=darwin $(GO) vet ./...
 	GOOS=windows $(GO) vet ./...
 
+# cross builds the client for the platforms of the release (as make dist
+# does: static, -trimpath, so that dist reuses what it compiled) and vets
+# the platform files of the others.
+CROSS := CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./cmd/knockssh
 cross:
-	GOOS=linux $(GO) build -o /dev/null ./cmd/knockssh
-	GOOS=darwin $(GO) build -o /dev/null ./cmd/knockssh
-	GOOS=windows $(GO) build -o /dev/null ./cmd/knockssh
+	GOOS=linux $(CROSS)
+	GOOS=darwin $(CROSS)
+	GOOS=windows $(CROSS)
+	GOOS=linux GOARCH=arm GOARM=6 $(CROSS)
+	GOOS=freebsd $(CROSS)
+	GOOS=openbsd $(CROSS)
+	GOOS=netbsd $(CROSS)
+	GOOS=windows GOARCH=arm64 $(GO) vet ./...
+	GOOS=android GOARCH=arm64 $(GO) vet ./...
 
+# install puts the binary, the manual pages and the shell completions under
+# $(DESTDIR)$(PREFIX).
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/knockssh
+	install -D -m 0644 doc/knockssh.1 $(DESTDIR)$(PREFIX)/share/man/man1/knockssh.1
+	install -D -m 0644 doc/knock_config.5 $(DESTDIR)$(PREFIX)/share/man/man5/knock_config.5
+	install -D -m 0644 completions/knockssh.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/knockssh
+	install -D -m 0644 completions/_knockssh $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_knockssh
+	install -D -m 0644 completions/knockssh.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/knockssh.fish
+
+# man regenerates the manual pages from the CLI's tables (a test keeps
+# them in sync).
+man:
+	$(GO) test ./internal/cli -run TestManPages -update
+
+# dist builds the release into dist/: an archive per platform, a .deb and
+# an .rpm for linux amd64 and arm64, SHA256SUMS; reproducible from the
+# commit (its time stamps every file). About five minutes from a cold cache.
+dist:
+	$(GO) run ./internal/dist -version $(VERSION) -epoch $$(git log -1 --format=%ct) -out dist
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -6,8 +6,10 @@ import (
 	"os"
 
 	"github.com/knockssh/knockssh/internal/cli"
+	"github.com/knockssh/knockssh/internal/resolv"
 )
 
 func main() {
+	resolv.Setup() // Android has no /etc/resolv.conf
 	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

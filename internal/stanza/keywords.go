@@ -128,3 +128,17 @@ func (kw *keyword) parse(st *Stanza, value string) error {
 	}
 	return kw.set(st, v)
 }
+
+// A Keyword documents one Knock* keyword, for the manual.
+type Keyword struct {
+	Name, Meaning, Default string
+}
+
+// Keywords returns the Knock* keywords in the README's order.
+func Keywords() []Keyword {
+	ks := make([]Keyword, len(keywords))
+	for i, kw := range keywords {
+		ks[i] = Keyword{kw.name, kw.meaning, kw.def}
+	}
+	return ks
+}

@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/knockssh/knockssh/internal/stanza"
+)
+
+// The manual pages come from the tables --help uses: knockssh(1) from
+// modes and optionTable, knock_config(5) from the stanza keywords. A test
+// keeps doc/knockssh.1 and doc/knock_config.5 equal to what these return
+// (go test ./internal/cli -run TestManPages -update rewrites them).
+
+// roff escapes s for running text: backslashes, dashes, and a leading
+// period or quote, which roff would take for a request.
+func roff(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\e`)
+	s = strings.ReplaceAll(s, "-", `\-`)
+	s = strings.NewReplacer("–", `\(en`, "—", `\(em`, "…", "...", "×", `\(mu`).Replace(s)
+	var b strings.Builder
+	for i, line := range strings.Split(s, "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if strings.HasPrefix(line, ".") || strings.HasPrefix(line, "'") {
+			b.WriteString(`\&`)
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// synopsisParts splits a mode's synopsis into its command lines and its
+// description, joined into one paragraph.
+func synopsisParts(syn string) (commands []string, text string) {
+	var words []string
+	for _, line := range strings.Split(strings.TrimRight(syn, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "  knockssh"):
+			commands = append(commands, strings.TrimSpace(line))
+		default:
+			words = append(words, strings.TrimSpace(line))
+		}
+	}
+	return commands, strings.Join(words, " ")
+}
+
+// manOption writes one option as a tagged paragraph.
+func manOption(b *strings.Builder, f *pflag.Flag, extra string) {
+	name, usage := pflag.UnquoteUsage(f)
+	if f.Value.Type() == "bool" {
+		name = ""
+	}
+	b.WriteString(".TP\n")
+	tag := `\fB\-\-` + roff(f.Name) + `\fR`
+	if f.Shorthand != "" {
+		tag = `\fB\-` + f.Shorthand + `\fR, ` + tag
+	}
+	if name != "" {
+		tag += ` \fI` + roff(name) + `\fR`
+	}
+	b.WriteString(tag + "\n")
+	if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" && !strings.Contains(usage, "(default") {
+		usage += fmt.Sprintf(" (default %s)", f.DefValue)
+	}
+	b.WriteString(roff(usage+extra) + "\n")
+}
+
+// manPage returns knockssh(1) in roff.
+func manPage() string {
+	var b strings.Builder
+	b.WriteString(`.TH KNOCKSSH 1 "" knockssh "User Commands"
+.nh
+.ad l
+.SH NAME
+knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
+.SH SYNOPSIS
+`)
+	for _, m := range modes {
+		cmds, _ := synopsisParts(m.synopsis)
+		for _, c := range cmds {
+			b.WriteString(`\fB` + roff(c) + "\\fR\n.br\n")
+		}
+	}
+	b.WriteString(`.SH DESCRIPTION
+` + roff(`knockssh knocks, then dials: it sends the knock sequence of an Open Sesamy server (bursts of UDP datagrams or TCP SYNs to one knock port, one window apart) and connects inside the window the server's iptables rules then open. As a drop-in front end for ssh ("knockssh host"), as ssh's ProxyCommand, as the ssh program of scp, rsync, sftp, git and ansible, or with its own ssh client (--native), it knocks only when a knock stanza applies to the destination (see knock_config(5)) and otherwise runs ssh untouched. On the server it prints, installs, removes and diagnoses the firewall rules.`) + `
+.PP
+` + roff(`Every single-dash option before the destination is ssh's; knockssh's own options are long options. Each mode takes the options listed with it below; another mode's option is a usage error.`) + `
+.SH MODES
+`)
+	for _, m := range modes {
+		cmds, text := synopsisParts(m.synopsis)
+		b.WriteString(".TP\n")
+		for i, c := range cmds {
+			if i > 0 {
+				b.WriteString(".TQ\n")
+			}
+			b.WriteString(`\fB` + roff(c) + "\\fR\n")
+		}
+		b.WriteString(roff(text))
+		if len(m.flags) > 0 {
+			b.WriteString(roff(" Options: --" + strings.Join(m.flags, ", --") + "."))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(".TP\n\\fBknockssh\\fR [\\fIMODE\\fR] \\fB\\-\\-help\\fR\nShow the short usage, or MODE's usage and options.\n")
+	b.WriteString(".SH OPTIONS\n")
+	var o options
+	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
+	for _, opt := range optionTable {
+		opt.add(fs, &o)
+		manOption(&b, fs.Lookup(opt.name), " Taken by "+owners(opt.name)+".")
+	}
+	b.WriteString(`.SH ENVIRONMENT
+.TP
+.B KNOCKSSH_CONFIG
+` + roff(`The knock config to read instead of the default files, as --config.`) + `
+.TP
+.B KNOCKSSH_SSH
+` + roff(`The ssh program to run (default: ssh on $PATH).`) + `
+.SH FILES
+.TP
+.I ~/.ssh/knock_config
+` + roff(`The user's knock stanzas; it holds secrets: one others may write is refused, one they may read is warned about.`) + `
+.TP
+.I ~/.ssh/config
+` + roff(`Knock* lines here count when the file has "IgnoreUnknown Knock*".`) + `
+.TP
+.I /etc/ssh/knock_config
+` + roff(`The system's knock stanzas, read last.`) + `
+.TP
+.I ./knocksettings.txt
+` + roff(`The settings file of the seed's PortKnocker and OpenSesamy tool, read by --knock without arguments.`) + `
+.SH EXIT STATUS
+` + roff(`The ssh wrapper and --native exit with the remote command's status, and 255 when the connection fails, as ssh does. Other modes exit 0 on success and 1 on failure. A command line knockssh cannot take (an unknown option, another mode's option, two modes) exits 2 with one line on stderr.`) + `
+.SH EXAMPLES
+.nf
+knockssh homeserver
+knockssh \-\-init homeserver
+ssh \-o 'ProxyCommand knockssh \-\-proxy %n %h %p' homeserver
+scp \-S knockssh file homeserver:
+rsync \-e knockssh \-a dir/ homeserver:dir/
+GIT_SSH_COMMAND=knockssh git pull
+knockssh \-\-knock homeserver && ssh homeserver
+knockssh \-\-native homeserver uptime
+sudo knockssh \-\-install \-\-dry\-run homeserver
+.fi
+.SH SECURITY
+` + roff(`A knock hides sshd from scanners and from attacks on it before authentication; it is not authentication. Anyone who sees the knocks (or shares the client's source address behind a NAT) can replay them, and the seed's rules give an attacker one try per source address every few windows. Keep ssh keys as the real protection. The sequence never appears in knockssh's messages; --sequence on a command line is visible to other users, so prefer a knock config. The rules --rules and --init print encode the sequence: keep them secret.`) + `
+.SH SEE ALSO
+.BR knock_config (5),
+.BR ssh (1),
+.BR ssh_config (5),
+.BR iptables (8),
+.BR iptables\-extensions (8)
+`)
+	return b.String()
+}
+
+// knockConfigPage returns knock_config(5) in roff.
+func knockConfigPage() string {
+	var b strings.Builder
+	b.WriteString(`.TH KNOCK_CONFIG 5 "" knockssh "File Formats"
+.nh
+.ad l
+.SH NAME
+knock_config \- knockssh's knock stanzas
+.SH SYNOPSIS
+.I ~/.ssh/knock_config
+.br
+.I /etc/ssh/knock_config
+.br
+Knock* lines in
+.I ~/.ssh/config
+.SH DESCRIPTION
+` + roff(`A knock stanza tells knockssh how to knock before connecting to a host. The syntax is ssh_config(5)'s: Host patterns with *, ? and !negation match the name as typed, keywords are case-insensitive, the first value found for a keyword wins, and Include works as in ssh. In a knock config only Host, Include and Knock* lines are allowed, so that a typo is an error rather than a silent "no knock"; Match is refused. In the ssh config, Knock* lines count when the file has "IgnoreUnknown Knock*"; its Match blocks are skipped.`) + `
+.PP
+` + roff(`Files are read in this order: ~/.ssh/knock_config; the Knock* lines of the ssh config (~/.ssh/config, or ssh's -F file); /etc/ssh/knock_config. knockssh --config FILE, or $KNOCKSSH_CONFIG, reads that file only.`) + `
+.SH KEYWORDS
+`)
+	for _, kw := range stanza.Keywords() {
+		b.WriteString(".TP\n.B " + kw.Name + "\n" + roff(strings.ReplaceAll(kw.Meaning, "`", "")+"; default: "+kw.Default+".") + "\n")
+	}
+	b.WriteString(`.SH SECURITY
+` + roff(`The file holds the secret. A knock config others may write is refused, and one they may read is warned about. A malformed line is reported as file:line: Keyword: what was expected, never with the secret.`) + `
+.SH EXAMPLE
+.nf
+Host homeserver
+    HostName home.example.org
+    KnockSequence 3817
+    KnockPort 443
+    KnockWindow 3
+.fi
+.SH SEE ALSO
+.BR knockssh (1),
+.BR ssh_config (5)
+`)
+	return b.String()
+}
