@@ -40,6 +40,14 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", filepath.Dir(knocksshBin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+			// $SHORT: a short directory of the script's own, for sockets,
+			// whose paths may not exceed 104 bytes ($WORK's are long).
+			short, err := os.MkdirTemp("", "ks")
+			if err != nil {
+				return err
+			}
+			env.Defer(func() { os.RemoveAll(short) })
+			env.Setenv("SHORT", short)
 			return nil
 		},
 	})

@@ -29,7 +29,16 @@ type front struct {
 	env []string
 }
 
+// labStanza knocks for every command (no sharing), as the tests of the
+// knock itself need; sharedStanza is the default, sharing.
 const labStanza = `Host lab lab6
+    KnockSequence 1234
+    KnockPort 22
+    KnockWindow 1
+    KnockShare no
+`
+
+const sharedStanza = `Host lab lab6
     KnockSequence 1234
     KnockPort 22
     KnockWindow 1

@@ -60,6 +60,7 @@ type options struct {
 	knockVerbose bool
 	verbose      bool
 	help         bool
+	log          string // --proxy's --log
 	// --knock's.
 	port     int
 	sequence string
@@ -256,14 +257,24 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 		return exitSSH
 	}
 	w := frontend.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr)}
-	argv, err := w.Command(ctx, args)
+	plan, err := w.Command(ctx, args)
 	if err != nil {
 		printErr(stderr, err)
 		return exitSSH
 	}
-	status, err := frontend.Exec(argv)
+	var status int
+	if plan.Share != nil {
+		waiting := func() {
+			if w.Verbose {
+				fmt.Fprintln(stderr, "knockssh: waiting for the shared connection another command is opening")
+			}
+		}
+		status, err = frontend.RunShared(ctx, plan.Argv, plan.Share, waiting)
+	} else {
+		status, err = frontend.Exec(plan.Argv)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: running %s: %v\n", argv[0], err)
+		fmt.Fprintf(stderr, "knockssh: running %s: %v\n", plan.Argv[0], err)
 	}
 	return status
 }
@@ -271,6 +282,14 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 // proxy is --proxy ALIAS HOST PORT (or HOST PORT).
 func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	stdin, stdout, stderr := s.in, s.out, s.err
+	if o.log != "" {
+		// The wrapper's file for what ssh would send to /dev/null (with
+		// ControlPersist); it made the file, so a missing one is not ours.
+		if f, err := os.OpenFile(o.log, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			defer f.Close()
+			stderr = io.MultiWriter(stderr, f)
+		}
+	}
 	a := fs.Args()
 	if len(a) == 2 {
 		a = []string{a[0], a[0], a[1]}

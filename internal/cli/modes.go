@@ -53,7 +53,7 @@ var modes = []*mode{
       Knocks when a stanza applies to ALIAS, connects to HOST:PORT and relays
       the connection on stdin and stdout.
 `,
-		flags: []string{"config", "ssh-config", "verbose", "knock-verbose"},
+		flags: []string{"config", "ssh-config", "verbose", "knock-verbose", "log"},
 		run:   proxy,
 	},
 	{
@@ -243,6 +243,9 @@ var optionTable = []option{
 	}},
 	{"ipv6", func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.ipv6, "ipv6", false, "use IPv6 only")
+	}},
+	{"log", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.log, "log", "", "also write messages to this existing `FILE` (the wrapper's, since ssh sends a ProxyCommand's stderr to /dev/null with ControlPersist)")
 	}},
 	{"settings", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.settings, "settings", "", "read server, port, sequence and window (ms) from this settings `FILE` of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")

@@ -6,21 +6,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/knockssh/knockssh/internal/sshargv"
-	"github.com/knockssh/knockssh/internal/stanza"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/knockssh/knockssh/internal/sshargv"
+	"github.com/knockssh/knockssh/internal/stanza"
 )
 
 // Resolved is what ssh will use to reach a destination, as ssh -G prints
 // it after reading its config files.
 type Resolved struct {
 	HostName string
+	User     string
+	Port     string
 	// ProxyCommand and ProxyJump are "" when ssh dials the host itself.
 	ProxyCommand string
 	ProxyJump    string
+	// Sharing reports that the config or command line sets up connection
+	// sharing itself: ControlMaster, ControlPath or ControlPersist.
+	Sharing bool
 }
 
 // Resolve asks ssh (ssh -G with the invocation's options and destination)
@@ -60,6 +66,16 @@ func parseG(out []byte) Resolved {
 		switch strings.ToLower(key) {
 		case "hostname":
 			r.HostName = val
+		case "user":
+			r.User = val
+		case "port":
+			r.Port = val
+		case "controlmaster":
+			r.Sharing = r.Sharing || !strings.EqualFold(val, "false") && !strings.EqualFold(val, "no")
+		case "controlpath":
+			r.Sharing = r.Sharing || !strings.EqualFold(val, "none")
+		case "controlpersist":
+			r.Sharing = r.Sharing || !strings.EqualFold(val, "no")
 		case "proxycommand":
 			if !strings.EqualFold(val, "none") {
 				r.ProxyCommand = val
@@ -93,29 +109,52 @@ type Wrapper struct {
 	Warn func(string)
 }
 
-// Command returns the program and arguments to run for ssh's args (without
-// the program name): ssh with a knocking ProxyCommand when a stanza
-// applies; when none does, or when ssh opens no new connection (-G, -V, -O,
-// -Q) or cannot parse the arguments, ssh with args untouched.
-func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, err error) {
-	plain := append([]string{w.SSH}, args...)
+// A Plan is what the wrapper runs: ssh's command line, and the connection
+// sharing to set up around it, if any.
+type Plan struct {
+	Argv  []string
+	Share *Share
+}
+
+// Command returns the plan for ssh's args (without the program name): ssh
+// with a knocking ProxyCommand when a stanza applies, and connection
+// sharing unless the stanza or the user's config says otherwise; when no
+// stanza applies, or when ssh opens no new connection (-G, -V, -Q) or
+// cannot parse the arguments, ssh with args untouched. -O gets the
+// ControlPath of the shared connection.
+func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
+	plain := Plan{Argv: append([]string{w.SSH}, args...)}
 	inv, err := sshargv.ScanInstalled(ctx, w.SSH, args)
-	if err != nil || inv.Dest < 0 || inv.NoConnect {
+	if err != nil || inv.Dest < 0 || inv.NoConnect && inv.Control == "" {
 		return plain, nil // ssh says what is wrong, or needs no knock
 	}
 	sshConfig := inv.ConfigFile
 	if sshConfig == "" {
 		sshConfig = w.SSHConfig
 	}
-	_, found, err := stanza.Lookup(inv.Alias, stanza.Files(w.Config, sshConfig), w.Warn)
+	st, found, err := stanza.Lookup(inv.Alias, stanza.Files(w.Config, sshConfig), w.Warn)
 	if err != nil {
-		return nil, err
+		return Plan{}, err
 	}
 	if !found {
 		return plain, nil
 	}
+	if inv.Control != "" { // ssh -O check|exit|stop|...: the master's socket
+		if st.Share < 0 || !shareSupported {
+			return plain, nil
+		}
+		r, err := Resolve(ctx, w.SSH, inv)
+		if err != nil || r.Sharing {
+			return plain, nil
+		}
+		s, err := newShare(r, st.Share)
+		if err != nil {
+			return plain, nil
+		}
+		return Plan{Argv: append([]string{w.SSH, "-o", "ControlPath=" + s.Socket}, args...)}, nil
+	}
 	if err := checkHostname(inv.Alias); err != nil {
-		return nil, err
+		return Plan{}, err
 	}
 	var viaArgs string
 	if v, ok := inv.Option("ProxyCommand"); ok && !strings.EqualFold(v, "none") {
@@ -126,10 +165,17 @@ func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, err
 	} else if inv.JumpHosts != "" && !strings.EqualFold(inv.JumpHosts, "none") {
 		viaArgs = "ProxyJump " + inv.JumpHosts
 	}
+	var share *Share
 	if viaArgs == "" {
 		r, err := Resolve(ctx, w.SSH, inv)
 		if err != nil {
-			return nil, err
+			return Plan{}, err
+		}
+		if st.Share >= 0 && shareSupported && !r.Sharing {
+			if share, err = newShare(r, st.Share); err != nil {
+				w.Warn("not sharing the connection: " + err.Error())
+				share = nil
+			}
 		}
 		switch {
 		case stanza.IsProxyCommand(r.ProxyCommand):
@@ -142,16 +188,28 @@ func (w Wrapper) Command(ctx context.Context, args []string) (argv []string, err
 		}
 	}
 	if viaArgs != "" {
-		return nil, &ProxiedError{Alias: inv.Alias, Via: viaArgs}
+		return Plan{}, &ProxiedError{Alias: inv.Alias, Via: viaArgs}
 	}
 	w.Verbose = w.Verbose || inv.Verbose > 0
-	return append([]string{w.SSH, "-o", "ProxyCommand=" + w.ProxyCommand(sshConfig)}, args...), nil
+	log := ""
+	if share != nil && inv.Verbose == 0 {
+		share.Log = fmt.Sprintf("%s.%d.log", share.Socket, os.Getpid())
+		log = share.Log
+	}
+	argv := []string{w.SSH, "-o", "ProxyCommand=" + w.proxyCommand(sshConfig, log)}
+	if share != nil {
+		argv = append(argv, share.Args()...)
+	}
+	return Plan{Argv: append(argv, args...), Share: share}, nil
 }
 
 // ProxyCommand returns the ProxyCommand line that runs w.Self --proxy for
 // the host ssh connects to; sshConfig is ssh's -F file, if any, where the
 // proxy also looks for Knock* keywords.
-func (w Wrapper) ProxyCommand(sshConfig string) string {
+func (w Wrapper) ProxyCommand(sshConfig string) string { return w.proxyCommand(sshConfig, "") }
+
+// proxyCommand is ProxyCommand, with --log log when log is set.
+func (w Wrapper) proxyCommand(sshConfig, log string) string {
 	var b strings.Builder
 	b.WriteString(percentQuote(w.Self))
 	b.WriteString(" --proxy")
@@ -168,6 +226,9 @@ func (w Wrapper) ProxyCommand(sshConfig string) string {
 	}
 	if w.Verbose {
 		b.WriteString(" -v")
+	}
+	if log != "" {
+		b.WriteString(" --log " + percentQuote(log))
 	}
 	b.WriteString(" -- %n %h %p")
 	return b.String()

@@ -102,9 +102,16 @@ func New(tb testing.TB, o Options) *Lab {
 	Require(tb, need...)
 	sweepOnce.Do(sweep)
 	id := fmt.Sprintf("ks%d-%d", os.Getpid(), labCount.Add(1))
+	// A short directory: ssh's control sockets and knockssh's shared
+	// connections go below it, within a socket path's 104 bytes.
+	dir, err := os.MkdirTemp("", id+"-")
+	if err != nil {
+		tb.Fatalf("lab: %v", err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) }) // after the teardown, registered below
 	l := &Lab{
 		Opts:      o,
-		Dir:       tb.TempDir(),
+		Dir:       dir,
 		Server:    &Host{Name: id + "-srv"},
 		Client:    &Host{Name: id + "-cli"},
 		ServerIP4: ServerIP4, ClientIP4: ClientIP4, ServerIP6: ServerIP6, ClientIP6: ClientIP6,

@@ -84,7 +84,8 @@ type Invocation struct {
 	// NoConnect reports -G, -V, -Q or -O: ssh prints or controls something
 	// and opens no new connection of its own for a session.
 	NoConnect bool
-	Subsystem bool // -s given
+	Subsystem bool   // -s given
+	Control   string // the -O command (check, exit, ...), "" when none
 }
 
 // ScanArgs parses args (without the program name) as OpenSSH's ssh does.
@@ -296,6 +297,9 @@ func (s *scanState) apply(inv *Invocation, opt byte, val string) (stop bool, err
 		return true, nil
 	case 'G', 'O':
 		inv.NoConnect = true
+		if opt == 'O' {
+			inv.Control = val
+		}
 	case 's':
 		inv.Subsystem = true
 	case 'v':

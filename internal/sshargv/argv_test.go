@@ -82,7 +82,7 @@ var scanCases = []scanCase{
 		want: Invocation{Dest: 0, Alias: "host", Port: 2222}},
 	{name: "plain destination keeps brackets", args: a("user@[2001:db8::1]"),
 		want: Invocation{Dest: 0, Alias: "[2001:db8::1]", User: "user"}},
-	{name: "-O check", args: a("-O", "check", "host"), want: Invocation{Dest: 2, Alias: "host", NoConnect: true}},
+	{name: "-O check", args: a("-O", "check", "host"), want: Invocation{Dest: 2, Alias: "host", NoConnect: true, Control: "check"}},
 	{name: "-G", args: a("-G", "host"), want: Invocation{Dest: 1, Alias: "host", NoConnect: true}},
 	{name: "-G without host", args: a("-G"), want: Invocation{Dest: -1, NoConnect: true}},
 	{name: "-V", args: a("-V"), want: Invocation{Dest: -1, NoConnect: true}},

@@ -90,6 +90,23 @@ var keywords = []keyword{
 			st.Config.Interface = v
 			return nil
 		}},
+	{"KnockShare", "share one knocked connection among commands (ssh's ControlMaster): `yes`, `no`, or how long it outlives the last, as ControlPersist", "yes (1m)", "yes, no, or a time such as 10m",
+		func(st *Stanza, v string) error {
+			switch strings.ToLower(v) {
+			case "yes":
+				st.Share = DefaultShare
+				return nil
+			case "no":
+				st.Share = -1
+				return nil
+			}
+			d, err := sshconfig.Time(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not yes, no, or a time such as 10m", v)
+			}
+			st.Share = d
+			return nil
+		}},
 	{"KnockFamily", "`any`, `inet` or `inet6`", "any", "any, inet or inet6",
 		func(st *Stanza, v string) error {
 			n, ok := map[string]string{"any": "ip", "inet": "ip4", "inet6": "ip6"}[strings.ToLower(v)]

@@ -58,6 +58,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/knockssh/knockssh/internal/sshconfig"
 	"github.com/knockssh/knockssh/knocker"
@@ -72,7 +73,17 @@ type Stanza struct {
 	Address string
 	// Config holds everything else; its Host is empty.
 	Config knocker.Config
+	// Share is KnockShare: how long the ssh wrapper keeps a shared
+	// connection to the host open after its last command (ssh's
+	// ControlPersist); 0 for DefaultShare, negative for no sharing.
+	Share time.Duration
 }
+
+// DefaultShare is how long a shared connection outlives its last command
+// when KnockShare does not say: a minute, as ansible keeps its own, covers
+// a script's or a git pull-and-push's run of commands without leaving a
+// forgotten connection open for long.
+const DefaultShare = time.Minute
 
 // A File is one config file Lookup reads.
 type File struct {

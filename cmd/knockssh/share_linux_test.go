@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// knocks returns how many knocks the server's rules have counted since its
+// counters were zeroed: the packets of the INPUT rules that --set the
+// recent list (UDP and TCP SYN knocks on port 22).
+func (f *front) knocks() uint64 {
+	f.t.Helper()
+	var n uint64
+	for _, c := range f.l.Counters(f.t, 4) {
+		if c.Chain == "INPUT" && strings.Contains(c.Spec, "--set") {
+			n += c.Packets
+		}
+	}
+	return n
+}
+
+// knock1234 is the number of knocks of one knock of 1234.
+const knock1234 = 1 + 2 + 3 + 4
+
+// muxSocket returns the socket of the shared connection, found by its lock
+// file, which stays.
+func (f *front) muxSocket() string {
+	f.t.Helper()
+	locks, _ := filepath.Glob(filepath.Join(f.l.Dir, "knockssh", "mux", "*.lock"))
+	if len(locks) != 1 {
+		f.t.Fatalf("lock files of shared connections: %q, want one", locks)
+	}
+	return strings.TrimSuffix(locks[0], ".lock")
+}
+
+// TestSharedConnection: with the default stanza, 8 commands at once knock
+// once between them, 10 more in a row none; ssh -O check and exit work as
+// usual; a dead master's socket is cleared and costs one knock; the
+// counts come from the server's counters.
+func TestSharedConnection(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, sharedStanza)
+	cfg := f.l.SSH.Config
+	t.Cleanup(func() { f.cmd(context.Background(), knocksshBin, "-F", cfg, "-O", "exit", "lab").Run() })
+	f.l.ZeroCounters(t)
+
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			c := f.cmd(context.Background(), knocksshBin, "-F", cfg, "lab", "echo", fmt.Sprint(i))
+			out, err := c.CombinedOutput()
+			if err != nil || string(out) != fmt.Sprintf("%d\n", i) {
+				t.Errorf("command %d of 8 at once: %v: %q", i, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	if n := f.knocks(); n != knock1234 {
+		t.Errorf("8 commands at once: the server counted %d knocks, want %d (one knock)", n, knock1234)
+	}
+	for i := range 10 {
+		if out := f.run(knocksshBin, "-F", cfg, "lab", "echo", "again"); out != "again\n" {
+			t.Errorf("command %d of 10 in a row printed %q", i, out)
+		}
+	}
+	if n := f.knocks(); n != knock1234 {
+		t.Errorf("after 10 more commands: %d knocks, want still %d", n, knock1234)
+	}
+	// scp and rsync through knockssh share it too.
+	f.write(filepath.Join(f.l.Dir, "small"), "payload\n")
+	f.run("scp", "-S", knocksshBin, "-F", cfg, "small", "lab:"+filepath.Join(f.l.Dir, "small.copy"))
+	f.run("rsync", "-e", knocksshBin+" -F "+cfg, "small", "lab:"+filepath.Join(f.l.Dir, "small.rsync"))
+	if n := f.knocks(); n != knock1234 {
+		t.Errorf("after scp and rsync: %d knocks, want still %d", n, knock1234)
+	}
+
+	// ssh -O through knockssh reaches the master.
+	c := f.cmd(context.Background(), knocksshBin, "-F", cfg, "-O", "check", "lab")
+	if out, err := c.CombinedOutput(); err != nil || !strings.Contains(string(out), "Master running") {
+		t.Errorf("knockssh -O check lab: %v: %s", err, out)
+	}
+	sock := f.muxSocket()
+	f.run(knocksshBin, "-F", cfg, "-O", "exit", "lab")
+	waitGone(t, sock)
+
+	// A dead master's socket: nobody listens behind it.
+	dead, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.(*net.UnixListener).SetUnlinkOnClose(false)
+	dead.Close()
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("the dead socket is gone already: %v", err)
+	}
+	f.l.ZeroCounters(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// --knock-verbose's timeline comes through, although ssh sends a
+	// ControlPersist master's ProxyCommand stderr to /dev/null.
+	after := f.cmd(ctx, knocksshBin, "--knock-verbose", "-F", cfg, "lab", "echo", "after")
+	var stderr strings.Builder
+	after.Stderr = &stderr
+	if out, err := after.Output(); err != nil || string(out) != "after\n" {
+		t.Fatalf("command after a dead master: %v: %q: %s", err, out, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "window open at") {
+		t.Errorf("--knock-verbose with sharing printed no timeline: %q", stderr.String())
+	}
+	if logs, _ := filepath.Glob(sock + ".*.log"); len(logs) != 0 {
+		t.Errorf("left %q behind", logs)
+	}
+	if n := f.knocks(); n != knock1234 {
+		t.Errorf("after a dead master: %d knocks, want %d (one new knock)", n, knock1234)
+	}
+	c = f.cmd(context.Background(), knocksshBin, "-F", cfg, "-O", "check", "lab")
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Errorf("no new master after a dead one: %v: %s", err, out)
+	}
+}
+
+// waitGone waits until ssh -O exit's master has removed its socket.
+func waitGone(t *testing.T, sock string) {
+	t.Helper()
+	for range 100 {
+		if _, err := os.Stat(sock); os.IsNotExist(err) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s still there after ssh -O exit", sock)
+}
+
+// TestSharingOff: KnockShare no knocks for every command, and leaves the
+// user's own ControlMaster settings alone (TestControlMasterReuse).
+func TestSharingOff(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, labStanza)
+	f.l.ZeroCounters(t)
+	for range 2 {
+		f.run(knocksshBin, "-F", f.l.SSH.Config, "lab", "true")
+	}
+	if n := f.knocks(); n != 2*knock1234 {
+		t.Errorf("2 commands without sharing: %d knocks, want %d", n, 2*knock1234)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.l.Dir, "knockssh", "mux", "*")); len(m) != 0 {
+		t.Errorf("sharing off left %q", m)
+	}
+}
