@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/knockssh/knockssh/internal/lab"
 )
 
 // knocks returns how many knocks the server's rules have counted since its
@@ -153,4 +155,54 @@ func TestSharingOff(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(f.l.Dir, "knockssh", "mux", "*")); len(m) != 0 {
 		t.Errorf("sharing off left %q", m)
 	}
+}
+
+// fleetStanza knocks on the lab's three servers, one sequence for all.
+const fleetStanza = `Host lab fleet1 fleet2
+    KnockSequence 1234
+    KnockPort 22
+    KnockWindow 1
+    KnockShare no
+`
+
+// TestHostsInParallel: commands to three servers at once knock each once
+// and at the same time (the lock is per target): together they take less
+// than two knocks' time, where one after the other would take three.
+func TestHostsInParallel(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Servers: 3})
+	f := &front{t: t, l: l, kc: filepath.Join(l.Dir, "knock_config")}
+	f.write(f.kc, fleetStanza)
+	f.env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir, "KNOCKSSH_CONFIG="+f.kc)
+	start := time.Now()
+	f.run(knocksshBin, "-F", l.SSH.Config, "lab", "true")
+	one := time.Since(start)
+	l.ZeroCounters(t)
+	start = time.Now()
+	var wg sync.WaitGroup
+	for _, host := range []string{"lab", "fleet1", "fleet2"} {
+		wg.Go(func() {
+			c := f.cmd(context.Background(), knocksshBin, "-F", l.SSH.Config, host, "hostname -I")
+			if out, err := c.CombinedOutput(); err != nil {
+				t.Errorf("%s: %v: %s", host, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	three := time.Since(start)
+	for i, h := range l.Servers {
+		var n uint64
+		for _, c := range l.ServerCounters(t, h, 4, "filter") {
+			if c.Chain == "INPUT" && strings.Contains(c.Spec, "--set") {
+				n += c.Packets
+			}
+		}
+		if n != knock1234 {
+			t.Errorf("server %d (%s) counted %d knocks, want %d", i, lab.FleetIP4(i), n, knock1234)
+		}
+	}
+	if three >= 2*one {
+		t.Errorf("3 hosts at once took %v, one alone %v: the knocks did not overlap", three, one)
+	}
+	t.Logf("one host %v, three at once %v", one, three)
 }

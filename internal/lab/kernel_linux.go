@@ -86,9 +86,11 @@ func parseCounters(save string) ([]Counter, error) {
 	return cs, nil
 }
 
-// ZeroCounters zeroes the server's filter counters, both families.
+// ZeroCounters zeroes the servers' filter counters, both families.
 func (l *Lab) ZeroCounters(tb testing.TB) {
 	tb.Helper()
-	l.Server.Run(tb, "iptables", "-Z")
-	l.Server.Run(tb, "ip6tables", "-Z")
+	for _, h := range l.Servers {
+		h.Run(tb, "iptables", "-Z")
+		h.Run(tb, "ip6tables", "-Z")
+	}
 }

@@ -47,6 +47,19 @@ type Options struct {
 	Listener string
 	// SSHD starts a real OpenSSH sshd on SecurePort in the server namespace.
 	SSHD bool
+	// Servers is the number of server namespaces, all with the same
+	// firewall (and sshd), default 1. Server i > 0 is FleetIP4(i), reached
+	// by the client's eth<i>.
+	Servers int
+}
+
+// FleetIP4 returns the address of server i: ServerIP4 for 0, else
+// 198.51.100.(16i+1) in a /28 of its own.
+func FleetIP4(i int) netip.Addr {
+	if i == 0 {
+		return ServerIP4
+	}
+	return netip.AddrFrom4([4]byte{198, 51, 100, byte(16*i + 1)})
 }
 
 func (o Options) withDefaults() Options {
@@ -65,6 +78,9 @@ func (o Options) withDefaults() Options {
 	if o.Listener == "" {
 		o.Listener = "seed"
 	}
+	if o.Servers == 0 {
+		o.Servers = 1
+	}
 	return o
 }
 
@@ -77,6 +93,8 @@ type Lab struct {
 	Dir string
 	// Server and Client are the two namespaces.
 	Server, Client *Host
+	// Servers are all the server namespaces, Server first (Options.Servers).
+	Servers []*Host
 	// The addresses, the same in every lab.
 	ServerIP4, ClientIP4, ServerIP6, ClientIP6 netip.Addr
 	// SSH describes the running sshd; nil unless Options.SSHD.
@@ -116,6 +134,10 @@ func New(tb testing.TB, o Options) *Lab {
 		Client:    &Host{Name: id + "-cli"},
 		ServerIP4: ServerIP4, ClientIP4: ClientIP4, ServerIP6: ServerIP6, ClientIP6: ClientIP6,
 	}
+	l.Servers = []*Host{l.Server}
+	for i := 1; i < o.Servers; i++ {
+		l.Servers = append(l.Servers, &Host{Name: fmt.Sprintf("%s-srv%d", id, i)})
+	}
 	tb.Cleanup(l.teardown)
 	start := time.Now()
 	if err := l.build(); err != nil {
@@ -149,21 +171,37 @@ ip -n %[2]s link set lo up
 ip -n %[1]s link set eth0 up
 ip -n %[2]s link set eth0 up
 `, s, c, ServerIP4, ServerIP6, ClientIP4, ClientIP6)
+	for i, h := range l.Servers[1:] {
+		i++
+		srv, cli := FleetIP4(i), FleetIP4(i).Next()
+		script += fmt.Sprintf(`ip netns add %[1]s
+ip link add eth%[3]d netns %[2]s type veth peer name eth0 netns %[1]s
+ip -n %[1]s addr add %[4]s/28 dev eth0
+ip -n %[2]s addr add %[5]s/28 dev eth%[3]d
+ip -n %[1]s link set lo up
+ip -n %[1]s link set eth0 up
+ip -n %[2]s link set eth%[3]d up
+`, h.Name, c, i, srv, cli)
+	}
 	if out, err := exec.Command("bash", "-c", script).CombinedOutput(); err != nil {
 		return fmt.Errorf("building namespaces: %w: %s", err, out)
 	}
 	// The veth carrier is up once both ends are; check rather than hope.
 	deadline := time.Now().Add(2 * time.Second)
-	for {
-		out, _ := exec.Command("ip", "-n", c, "link", "show", "eth0").Output()
-		if bytes.Contains(out, []byte("LOWER_UP")) {
-			return nil
+	for i := range l.Servers {
+		for {
+			dev := fmt.Sprintf("eth%d", i)
+			out, _ := exec.Command("ip", "-n", c, "link", "show", dev).Output()
+			if bytes.Contains(out, []byte("LOWER_UP")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("veth %s of %s not up: %s", dev, c, out)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("veth of %s not up: %s", c, out)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	return nil
 }
 
 //go:embed seed_listener.sh
@@ -214,10 +252,22 @@ func (l *Lab) applyFirewall() error {
 	default:
 		listener = o.Listener + "\n"
 	}
+	for i, h := range l.Servers {
+		if err := l.applyFirewallTo(h, FleetIP4(i), listener); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyFirewallTo applies the firewall to server h, whose IPv4 address is
+// ip4 (IPv6 is the first server's only).
+func (l *Lab) applyFirewallTo(h *Host, ip4 netip.Addr, listener string) error {
+	o := l.Opts
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	for _, fam := range []struct{ cmd, icmp, server string }{
-		{"iptables", "icmp", ServerIP4.String()},
+		{"iptables", "icmp", ip4.String()},
 		{"ip6tables", "ipv6-icmp", "[" + ServerIP6.String() + "]"},
 	} {
 		fmt.Fprintf(&b, `IPTABLES=%[1]s CHAIN=INPUT KNOCKPORT=%[3]d SECUREPORT=%[4]d KNOCKWINDOW=%[5]d SEQUENCE=%[6]s
@@ -234,7 +284,7 @@ $IPTABLES -t nat -A PREROUTING -i eth0 -p tcp --dport %[2]d -j DNAT --to-destina
 		}
 		b.WriteString("(\n" + listener + ")\n")
 	}
-	cmd := exec.Command("ip", "netns", "exec", l.Server.Name, "bash", "-c", b.String())
+	cmd := exec.Command("ip", "netns", "exec", h.Name, "bash", "-c", b.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("applying the firewall: %w: %s", err, out)
 	}
@@ -256,7 +306,7 @@ func (l *Lab) teardown() {
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
-	for _, h := range []*Host{l.Server, l.Client} {
+	for _, h := range append([]*Host{l.Client}, l.Servers...) {
 		deleteNamespace(h.Name)
 	}
 }

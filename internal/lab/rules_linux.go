@@ -9,11 +9,17 @@ import (
 // (iptables) or 6 (ip6tables), every chain.
 func (l *Lab) TableCounters(tb testing.TB, family int, table string) []Counter {
 	tb.Helper()
+	return l.ServerCounters(tb, l.Server, family, table)
+}
+
+// ServerCounters is TableCounters for server h, one of l.Servers.
+func (l *Lab) ServerCounters(tb testing.TB, h *Host, family int, table string) []Counter {
+	tb.Helper()
 	cmd := "iptables-save"
 	if family == 6 {
 		cmd = "ip6tables-save"
 	}
-	cs, err := parseCounters(l.Server.Run(tb, cmd, "-c", "-t", table))
+	cs, err := parseCounters(h.Run(tb, cmd, "-c", "-t", table))
 	if err != nil {
 		tb.Fatalf("lab: %v", err)
 	}

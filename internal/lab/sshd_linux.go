@@ -24,8 +24,9 @@ type SSH struct {
 	// their [addr]:port forms.
 	KnownHosts string
 	// Config is an ssh_config for the client: Host lab is 192.0.2.1, Host
-	// lab6 is 2001:db8::1, both with the port, user, key and known hosts
-	// above, BatchMode and StrictHostKeyChecking yes.
+	// lab6 is 2001:db8::1, Host fleetI is FleetIP4(I) for the other
+	// servers, all with the port, user, key and known hosts above,
+	// BatchMode and StrictHostKeyChecking yes.
 	Config string
 	// HostKey is the server's public host key line.
 	HostKey string
@@ -58,7 +59,13 @@ func (l *Lab) startSSHD() error {
 		Log:          filepath.Join(dir, "sshd.log"),
 	}
 	var kh strings.Builder
-	for _, a := range []string{ServerIP4.String(), ServerIP6.String()} {
+	addrs := []string{ServerIP4.String(), ServerIP6.String()}
+	var fleet strings.Builder
+	for i := 1; i < len(l.Servers); i++ {
+		addrs = append(addrs, FleetIP4(i).String())
+		fmt.Fprintf(&fleet, "Host fleet%d\n  HostName %s\n", i, FleetIP4(i))
+	}
+	for _, a := range addrs {
 		fmt.Fprintf(&kh, "%s %s\n[%s]:%d %s\n", a, hostPub, a, port, hostPub)
 	}
 	if err := os.WriteFile(s.KnownHosts, []byte(kh.String()), 0o600); err != nil {
@@ -97,7 +104,7 @@ Subsystem sftp internal-sftp
   HostName %s
 Host lab6
   HostName %s
-Host *
+`+fleet.String()+`Host *
   Port %d
   User root
   IdentityFile %s
@@ -118,13 +125,28 @@ Host *
 	if err != nil {
 		sshd = "/usr/sbin/sshd"
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := l.Server.Command(ctx, sshd, "-D", "-f", sshdConfig, "-E", s.Log)
-	cmd.WaitDelay = 5 * time.Second
 	if out, err := exec.Command(sshd, "-t", "-f", sshdConfig).CombinedOutput(); err != nil {
-		cancel()
 		return fmt.Errorf("sshd -t: %w: %s", err, out)
 	}
+	for i, h := range l.Servers {
+		log := s.Log
+		if i > 0 {
+			log = filepath.Join(dir, fmt.Sprintf("sshd-%d.log", i))
+		}
+		if err := l.runSSHD(h, sshd, sshdConfig, log, port); err != nil {
+			return err
+		}
+	}
+	l.SSH = s
+	return nil
+}
+
+// runSSHD starts sshd with config in server h, logging to log, and waits
+// until it accepts on port.
+func (l *Lab) runSSHD(h *Host, sshd, sshdConfig, log string, port int) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := h.Command(ctx, sshd, "-D", "-f", sshdConfig, "-E", log)
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return fmt.Errorf("starting sshd: %w", err)
@@ -140,11 +162,11 @@ Host *
 	for {
 		select {
 		case err := <-exited:
-			log, _ := os.ReadFile(s.Log)
-			return fmt.Errorf("sshd exited: %v: %s", err, log)
+			text, _ := os.ReadFile(log)
+			return fmt.Errorf("sshd in %s exited: %v: %s", h.Name, err, text)
 		default:
 		}
-		err := l.Server.Do(func() error {
+		err := h.Do(func() error {
 			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 			if err == nil {
 				c.Close()
@@ -159,6 +181,5 @@ Host *
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	l.SSH = s
 	return nil
 }
