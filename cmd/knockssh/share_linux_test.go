@@ -206,3 +206,51 @@ func TestHostsInParallel(t *testing.T) {
 	}
 	t.Logf("one host %v, three at once %v", one, three)
 }
+
+// TestTunnelNotShared: knockssh -N -L with the default stanza is not
+// shared: ssh stays in the foreground (a ControlPersist master would fork
+// to the background at once) and forwards.
+func TestTunnelNotShared(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, sharedStanza)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := f.cmd(ctx, knocksshBin, "-F", f.l.SSH.Config, "-N", "-L", "127.0.0.1:2200:127.0.0.1:22", "lab")
+	var stderr strings.Builder
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- c.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := f.l.Client.Do(func() error {
+			conn, err := net.DialTimeout("tcp", "127.0.0.1:2200", time.Second)
+			if err == nil {
+				conn.Close()
+			}
+			return err
+		})
+		if err == nil {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("knockssh -N -L ended (%v) instead of forwarding: %s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no forwarding after 20s: %v: %s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("knockssh -N -L went away (%v): a backgrounded master?", err)
+	default:
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.l.Dir, "knockssh", "mux", "*")); len(m) != 0 {
+		t.Errorf("a tunnel left sharing files: %q", m)
+	}
+}

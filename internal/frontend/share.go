@@ -36,21 +36,24 @@ const maxSocketPath = 104 - 18
 
 // newShare returns the sharing for the host r resolves to, persisting
 // persist (stanza.DefaultShare for 0). The socket's name is a hash of the
-// host name, port and user, as ssh's %C, so that one master serves every
-// alias of the same login.
+// local host name and the host name, port and user, as ssh's %C, so that
+// one master serves every alias of the same login.
 func newShare(r Resolved, persist time.Duration) (*Share, error) {
 	if persist == 0 {
 		persist = stanza.DefaultShare
 	}
-	sum := sha256.Sum256([]byte(r.HostName + "\x00" + r.Port + "\x00" + r.User))
+	local, _ := os.Hostname() // as %C: a home shared by machines keeps them apart
+	sum := sha256.Sum256([]byte(local + "\x00" + r.HostName + "\x00" + r.Port + "\x00" + r.User))
 	name := hex.EncodeToString(sum[:16])
 	var errs []error
 	for _, dir := range shareDirs() {
 		sock := filepath.Join(dir, name)
 		switch {
+		case !filepath.IsAbs(sock):
+			errs = append(errs, fmt.Errorf("%s: not an absolute path", sock))
 		case len(sock) > maxSocketPath:
 			errs = append(errs, fmt.Errorf("%s: longer than a socket path may be", sock))
-		case strings.ContainsAny(sock, " \t\"'%\\"):
+		case strings.ContainsAny(sock, " \t\"'%\\$~"):
 			errs = append(errs, fmt.Errorf("%s: holds characters ssh's ControlPath would take apart", sock))
 		default:
 			if err := privateDir(dir); err != nil {
@@ -87,6 +90,26 @@ func (s *Share) Args() []string {
 	return []string{
 		"-o", "ControlMaster=auto",
 		"-o", "ControlPath=" + s.Socket,
-		"-o", fmt.Sprintf("ControlPersist=%d", int(s.Persist.Round(time.Second)/time.Second)),
+		"-o", s.persistArg(),
 	}
+}
+
+func (s *Share) persistArg() string {
+	return fmt.Sprintf("ControlPersist=%d", int(s.Persist.Round(time.Second)/time.Second))
+}
+
+// joinArgv returns argv with its ControlPersist option turned off: a
+// command that found a master runs over it, and should the master end
+// before ssh connects, ssh becomes a master of its own in the foreground,
+// whose ProxyCommand keeps stderr, rather than a background one nobody
+// waits for.
+func (s *Share) joinArgv(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a == s.persistArg() {
+			a = "ControlPersist=no"
+		}
+		out[i] = a
+	}
+	return out
 }

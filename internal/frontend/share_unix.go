@@ -20,6 +20,11 @@ import (
 // shareSupported: OpenSSH shares connections on every Unix.
 const shareSupported = true
 
+// maxHold is the longest the first command keeps the others waiting for
+// its master: a knock with its retries and a login fit, and should ssh not
+// become a master after all, the others then knock for themselves.
+const maxHold = 30 * time.Second
+
 // privateDir makes dir (and its parents) and checks that it is the user's
 // own, not a symbolic link, and closed to others: a socket there gives
 // whoever reaches it the user's logged-in session.
@@ -38,9 +43,9 @@ func privateDir(dir string) error {
 	case ok && int(st.Uid) != os.Getuid():
 		return fmt.Errorf("%s belongs to uid %d, not to this user", dir, st.Uid)
 	case fi.Mode().Perm()&0o077 != 0:
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("%s is open to others (mode %04o): %w", dir, fi.Mode().Perm(), err)
-		}
+		// Someone may have put a socket in it meanwhile: refuse rather
+		// than trust what is there.
+		return fmt.Errorf("%s is open to others (mode %04o): remove it, knockssh makes it again", dir, fi.Mode().Perm())
 	}
 	return nil
 }
@@ -48,6 +53,13 @@ func privateDir(dir string) error {
 // alive reports whether a master answers on the socket; refused says a
 // socket (or file) is there with nobody behind it.
 func (s *Share) alive() (ok, refused bool) {
+	fi, err := os.Lstat(s.Socket)
+	if err != nil {
+		return false, false
+	}
+	if st, isUnix := fi.Sys().(*syscall.Stat_t); fi.Mode().Type() != os.ModeSocket || isUnix && int(st.Uid) != os.Getuid() {
+		return false, true // not a master of ours: cleared as a dead one
+	}
 	c, err := net.DialTimeout("unix", s.Socket, time.Second)
 	if err != nil {
 		return false, errors.Is(err, syscall.ECONNREFUSED)
@@ -94,16 +106,19 @@ func (s *Share) lock(ctx context.Context, waiting func()) (*os.File, error) {
 // then run over the master. A socket with nobody behind it is removed.
 func RunShared(ctx context.Context, argv []string, s *Share, waiting func()) (int, error) {
 	if ok, _ := s.alive(); ok {
-		return Exec(argv)
+		return Exec(s.joinArgv(argv))
 	}
 	f, err := s.lock(ctx, waiting)
 	if err != nil {
-		return 255, err
+		if ctx.Err() != nil {
+			return 255, err
+		}
+		return Exec(argv) // no lock (ENOLCK, say): share without one
 	}
 	ok, refused := s.alive()
 	if ok {
 		f.Close()
-		return Exec(argv)
+		return Exec(s.joinArgv(argv))
 	}
 	if refused {
 		os.Remove(s.Socket) // a dead master's: ours to clear, under the lock
@@ -138,12 +153,18 @@ func RunShared(ctx context.Context, argv []string, s *Share, waiting func()) (in
 	copied := make(chan struct{})
 	go func() {
 		// Until the master answers: pass on the ProxyCommand's messages
-		// (the knock's), then let the waiting commands in.
+		// (the knock's), then let the waiting commands in. Should ssh
+		// never become a master (a ControlPath it could not bind), the
+		// others wait no longer than maxHold, then go their own way.
 		defer close(copied)
 		defer f.Close() // the lock goes with the file
+		hold := time.After(maxHold)
 		for {
 			select {
 			case <-done:
+				return
+			case <-hold:
+				copyLog()
 				return
 			case <-time.After(20 * time.Millisecond):
 				copyLog()
@@ -155,9 +176,7 @@ func RunShared(ctx context.Context, argv []string, s *Share, waiting func()) (in
 	}()
 	go func() {
 		for sig := range sigs {
-			if sig == syscall.SIGHUP || sig == syscall.SIGTERM {
-				cmd.Process.Signal(sig)
-			}
+			cmd.Process.Signal(sig)
 		}
 	}()
 	err = cmd.Wait()
@@ -167,6 +186,10 @@ func RunShared(ctx context.Context, argv []string, s *Share, waiting func()) (in
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			// Die of the same signal, as ssh did: shells, git and make
+			// tell a killed command from a failed one.
+			signal.Reset(ws.Signal())
+			syscall.Kill(os.Getpid(), ws.Signal())
 			return 128 + int(ws.Signal()), nil
 		}
 		return ee.ExitCode(), nil

@@ -27,6 +27,11 @@ type Resolved struct {
 	// Sharing reports that the config or command line sets up connection
 	// sharing itself: ControlMaster, ControlPath or ControlPersist.
 	Sharing bool
+	// Tunnel reports a connection that is not a plain session: -N or
+	// SessionType none, -f, forwardings (-L, -R, -D, -w) or -W. A shared
+	// master would go to the background with ControlPersist (ssh.c) and
+	// end its forwardings when idle, so these are never shared.
+	Tunnel bool
 }
 
 // Resolve asks ssh (ssh -G with the invocation's options and destination)
@@ -76,6 +81,14 @@ func parseG(out []byte) Resolved {
 			r.Sharing = r.Sharing || !strings.EqualFold(val, "none")
 		case "controlpersist":
 			r.Sharing = r.Sharing || !strings.EqualFold(val, "no")
+		case "sessiontype":
+			r.Tunnel = r.Tunnel || strings.EqualFold(val, "none")
+		case "forkafterauthentication":
+			r.Tunnel = r.Tunnel || strings.EqualFold(val, "yes")
+		case "tunnel":
+			r.Tunnel = r.Tunnel || !strings.EqualFold(val, "false") && !strings.EqualFold(val, "no")
+		case "localforward", "remoteforward", "dynamicforward":
+			r.Tunnel = true
 		case "proxycommand":
 			if !strings.EqualFold(val, "none") {
 				r.ProxyCommand = val
@@ -133,15 +146,9 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		sshConfig = w.SSHConfig
 	}
 	st, found, err := stanza.Lookup(inv.Alias, stanza.Files(w.Config, sshConfig), w.Warn)
-	if err != nil {
-		return Plan{}, err
-	}
-	if !found {
-		return plain, nil
-	}
 	if inv.Control != "" { // ssh -O check|exit|stop|...: the master's socket
-		if st.Share < 0 || !shareSupported {
-			return plain, nil
+		if err != nil || !found || st.Share < 0 || !shareSupported || userShares(inv) {
+			return plain, nil // -O exit works whatever the knock config says
 		}
 		r, err := Resolve(ctx, w.SSH, inv)
 		if err != nil || r.Sharing {
@@ -152,6 +159,12 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 			return plain, nil
 		}
 		return Plan{Argv: append([]string{w.SSH, "-o", "ControlPath=" + s.Socket}, args...)}, nil
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	if !found {
+		return plain, nil
 	}
 	if err := checkHostname(inv.Alias); err != nil {
 		return Plan{}, err
@@ -171,7 +184,7 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		if err != nil {
 			return Plan{}, err
 		}
-		if st.Share >= 0 && shareSupported && !r.Sharing {
+		if st.Share >= 0 && shareSupported && !r.Sharing && !r.Tunnel && !userShares(inv) {
 			if share, err = newShare(r, st.Share); err != nil {
 				w.Warn("not sharing the connection: " + err.Error())
 				share = nil
@@ -201,6 +214,18 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		argv = append(argv, share.Args()...)
 	}
 	return Plan{Argv: append(argv, args...), Share: share}, nil
+}
+
+// userShares reports ssh options on the command line that set up sharing:
+// -S, -M, or -o ControlMaster, ControlPath or ControlPersist (ssh -G
+// prints "ControlMaster no" as it prints the default, so it is read here).
+func userShares(inv sshargv.Invocation) bool {
+	for _, k := range []string{"ControlMaster", "ControlPath", "ControlPersist"} {
+		if _, ok := inv.Option(k); ok {
+			return true
+		}
+	}
+	return inv.Sharing
 }
 
 // ProxyCommand returns the ProxyCommand line that runs w.Self --proxy for

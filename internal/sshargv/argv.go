@@ -86,6 +86,9 @@ type Invocation struct {
 	NoConnect bool
 	Subsystem bool   // -s given
 	Control   string // the -O command (check, exit, ...), "" when none
+	// Sharing reports -S or -M: the command line sets up connection
+	// sharing itself.
+	Sharing bool
 }
 
 // ScanArgs parses args (without the program name) as OpenSSH's ssh does.
@@ -302,6 +305,8 @@ func (s *scanState) apply(inv *Invocation, opt byte, val string) (stop bool, err
 		}
 	case 's':
 		inv.Subsystem = true
+	case 'S', 'M':
+		inv.Sharing = true
 	case 'v':
 		inv.Verbose++
 	case 'F':

@@ -83,6 +83,8 @@ var scanCases = []scanCase{
 	{name: "plain destination keeps brackets", args: a("user@[2001:db8::1]"),
 		want: Invocation{Dest: 0, Alias: "[2001:db8::1]", User: "user"}},
 	{name: "-O check", args: a("-O", "check", "host"), want: Invocation{Dest: 2, Alias: "host", NoConnect: true, Control: "check"}},
+	{name: "-S path", args: a("-S", "none", "host"), want: Invocation{Dest: 2, Alias: "host", Sharing: true}},
+	{name: "-M", args: a("-M", "host"), want: Invocation{Dest: 1, Alias: "host", Sharing: true}},
 	{name: "-G", args: a("-G", "host"), want: Invocation{Dest: 1, Alias: "host", NoConnect: true}},
 	{name: "-G without host", args: a("-G"), want: Invocation{Dest: -1, NoConnect: true}},
 	{name: "-V", args: a("-V"), want: Invocation{Dest: -1, NoConnect: true}},
