@@ -89,7 +89,7 @@ man:
 # an .rpm for linux amd64 and arm64, SHA256SUMS; reproducible from the
 # commit (its time stamps every file). About five minutes from a cold cache.
 dist:
-	$(GO) run ./internal/dist -version $(VERSION) -epoch $$(git log -1 --format=%ct) -out dist
+	$(GO) run ./internal/dist -version $(VERSION) -epoch $${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct)} -out dist
 
 clean:
 	rm -rf bin dist

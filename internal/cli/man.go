@@ -112,7 +112,7 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
 	for _, opt := range optionTable {
 		opt.add(fs, &o)
-		manOption(&b, fs.Lookup(opt.name), " Taken by "+owners(opt.name)+".")
+		manOption(&b, fs.Lookup(opt.name), ". Taken by "+owners(opt.name)+".")
 	}
 	b.WriteString(`.SH ENVIRONMENT
 .TP

@@ -134,7 +134,8 @@ func build(t target, version, bin string) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
 		"-ldflags", "-s -w -buildid= -X github.com/knockssh/knockssh/internal/cli.Version="+version,
 		"-o", bin, "./cmd/knockssh")
-	cmd.Env = append(os.Environ(), "GOOS="+t.goos, "GOARCH="+t.goarch, "GOARM="+t.goarm, "CGO_ENABLED=0", "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOOS="+t.goos, "GOARCH="+t.goarch, "GOARM="+t.goarm, "CGO_ENABLED=0", "GOFLAGS=",
+		"GOAMD64=v1", "GOARM64=v8.0", "GOEXPERIMENT=") // the defaults, not the caller's
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("building %s: %w", t.name(), err)
@@ -149,24 +150,29 @@ type entry struct {
 	mode fs.FileMode
 }
 
-// docFiles lists the docs, recursively, sorted.
+// docFiles lists the docs as git has them: the files it tracks, with the
+// modes it records (untracked files and the checkout's own modes stay
+// out).
 func docFiles() ([]entry, error) {
+	out, err := exec.Command("git", append([]string{"ls-files", "-s", "-z", "--"}, docs...)...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("git ls-files: %w", err)
+	}
 	var es []entry
-	for _, d := range docs {
-		err := filepath.WalkDir(d, func(p string, de fs.DirEntry, err error) error {
-			if err != nil || de.IsDir() {
-				return err
-			}
-			mode := fs.FileMode(0o644)
-			if fi, err := de.Info(); err == nil && fi.Mode()&0o100 != 0 {
-				mode = 0o755
-			}
-			es = append(es, entry{name: filepath.ToSlash(p), src: p, mode: mode})
-			return nil
-		})
-		if err != nil {
-			return nil, err
+	for _, rec := range strings.Split(string(out), "\x00") {
+		// 100644 <hash> <stage>\t<path>
+		meta, p, ok := strings.Cut(rec, "\t")
+		if !ok {
+			continue
 		}
+		mode := fs.FileMode(0o644)
+		if strings.HasPrefix(meta, "100755") {
+			mode = 0o755
+		}
+		es = append(es, entry{name: p, src: filepath.FromSlash(p), mode: mode})
+	}
+	if len(es) == 0 {
+		return nil, errors.New("git ls-files lists none of the docs")
 	}
 	return es, nil
 }
@@ -259,11 +265,27 @@ func writeZip(name string, es []entry, mtime time.Time) error {
 // debVersion turns a tag (v1.2.3) into a package version (1.2.3), and a
 // commit into 0.0.0~git.COMMIT, which sorts before any release.
 func debVersion(v string) string {
-	if regexp.MustCompile(`^v[0-9]+(\.[0-9]+)*([-~+.][0-9A-Za-z.~+-]*)?$`).MatchString(v) {
-		return strings.ReplaceAll(strings.TrimPrefix(v, "v"), "-", "~")
+	// v1.2.3, v1.2.3-rc1 (before 1.2.3: ~), then git describe's -N-gHASH
+	// and -dirty (after it: +).
+	m := regexp.MustCompile(`^v([0-9]+(?:\.[0-9]+)*)(?:-([0-9A-Za-z.]+?))??(?:-([0-9]+)-g([0-9a-f]+))?(-dirty)?$`).FindStringSubmatch(v)
+	if m == nil {
+		return "0.0.0~git." + regexp.MustCompile(`[^0-9A-Za-z.]`).ReplaceAllString(v, ".")
 	}
-	return "0.0.0~git." + regexp.MustCompile(`[^0-9A-Za-z.]`).ReplaceAllString(v, ".")
+	out := m[1]
+	if m[2] != "" && m[2] != "dirty" {
+		out += "~" + m[2]
+	}
+	if m[3] != "" {
+		out += "+" + m[3] + ".g" + m[4]
+	}
+	if m[5] != "" || m[2] == "dirty" {
+		out += "+dirty"
+	}
+	return out
 }
+
+// zshDir is where each family's zsh looks for packaged completions.
+var zshDir = map[string]string{"deb": "/usr/share/zsh/vendor-completions", "rpm": "/usr/share/zsh/site-functions"}
 
 // pack builds the .deb or .rpm of the linux binary bin with nfpm.
 func pack(format, arch, version, bin string, mtime time.Time, out, work string) error {
@@ -279,7 +301,7 @@ func pack(format, arch, version, bin string, mtime time.Time, out, work string) 
 		// that "complete -p knockssh" answers in a new shell; the 60 lines
 		// cost it well under a millisecond.
 		{"completions/knockssh.bash", "/etc/bash_completion.d/knockssh", "0644"},
-		{"completions/_knockssh", "/usr/share/zsh/vendor-completions/_knockssh", "0644"},
+		{"completions/_knockssh", zshDir[format] + "/_knockssh", "0644"},
 		{"completions/knockssh.fish", "/usr/share/fish/vendor_completions.d/knockssh.fish", "0644"},
 		{"LICENSE", "/usr/share/doc/knockssh/LICENSE", "0644"},
 		{"THIRD_PARTY_LICENSES", "/usr/share/doc/knockssh/THIRD_PARTY_LICENSES", "0644"},
@@ -296,6 +318,8 @@ func pack(format, arch, version, bin string, mtime time.Time, out, work string) 
 	b.WriteString("section: net\npriority: optional\nmaintainer: The knockssh Authors <knockssh@users.noreply.github.com>\n")
 	b.WriteString("description: ssh to hosts behind an Open Sesamy port-knocking firewall\n")
 	b.WriteString("homepage: https://github.com/knockssh/knockssh\nlicense: BSD-3-Clause\n")
+	// nfpm puts the host's name in an rpm unless told, and globs src paths.
+	b.WriteString("disable_globbing: true\nrpm:\n  buildhost: knockssh\n")
 	b.WriteString("recommends:\n  - openssh-client\n  - bash-completion\nsuggests:\n  - iptables\ncontents:\n")
 	for _, c := range contents {
 		src := c.src

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,11 +13,12 @@ func TestDebVersion(t *testing.T) {
 	for v, want := range map[string]string{
 		"v1.2.3":             "1.2.3",
 		"v1.2.3-rc1":         "1.2.3~rc1",
-		"v1.2.3-4-gabcdef0":  "1.2.3~4~gabcdef0",
+		"v1.2.3-4-gabcdef0":  "1.2.3+4.gabcdef0",
 		"abcdef0":            "0.0.0~git.abcdef0",
 		"abcdef0-dirty":      "0.0.0~git.abcdef0.dirty",
 		"vtest":              "0.0.0~git.vtest",
-		"v1.2.3-dirty":       "1.2.3~dirty",
+		"v1.2.3-dirty":       "1.2.3+dirty",
+		"v1.2.3-rc1-2-gabc":  "1.2.3~rc1+2.gabc",
 		"1647faa":            "0.0.0~git.1647faa",
 		"v2":                 "2",
 		"v1.2.3+build/ 1":    "0.0.0~git.v1.2.3.build..1",
@@ -25,6 +27,17 @@ func TestDebVersion(t *testing.T) {
 	} {
 		if got := debVersion(v); got != want {
 			t.Errorf("debVersion(%q) = %q, want %q", v, got, want)
+		}
+	}
+	// In dpkg's order: a release candidate, the release, commits after it.
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		return
+	}
+	order := []string{"v1.2.3-rc1", "v1.2.3-rc1-2-gabc", "v1.2.3", "v1.2.3-4-gabcdef0", "v1.2.4"}
+	for i := 1; i < len(order); i++ {
+		a, b := debVersion(order[i-1]), debVersion(order[i])
+		if err := exec.Command("dpkg", "--compare-versions", a, "lt", b).Run(); err != nil {
+			t.Errorf("dpkg does not sort %s before %s", a, b)
 		}
 	}
 }

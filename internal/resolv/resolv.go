@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // termuxPrefix is Termux's $PREFIX when the environment does not say.
@@ -54,14 +55,13 @@ func resolver(path string, dial func(ctx context.Context, network, address strin
 	if len(ns) == 0 {
 		return nil
 	}
-	next := 0
+	var next atomic.Uint32 // the A and AAAA lookups dial at once
 	return &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			// The Go resolver asks its defaults in turn; each dial takes
 			// the next of ours, so a dead server is passed over too.
-			addr := ns[next%len(ns)]
-			next++
+			addr := ns[int(next.Add(1)-1)%len(ns)]
 			return dial(ctx, network, addr)
 		},
 	}

@@ -1,3 +1,5 @@
+//go:build android && !cgo
+
 package resolv
 
 import (
