@@ -107,6 +107,11 @@ func resolve(ctx context.Context, network, host string) (netip.Addr, error) {
 // engine builds an Engine from real sockets knocking on ka. dial, when
 // valid, is the address Dial connects to.
 func (c Config) engine(ka netip.Addr, dial netip.AddrPort) (*Engine, func(), error) {
+	if c.Interface != "" {
+		if err := checkInterface(c.Interface, ka); err != nil {
+			return nil, nil, err
+		}
+	}
 	knocks, err := NewSender(c.Protocol, Target{Addr: netip.AddrPortFrom(ka, uint16(c.Port)), Source: c.Source, Interface: c.Interface})
 	if err != nil {
 		return nil, nil, err

@@ -61,6 +61,9 @@ type options struct {
 	verbose      bool
 	help         bool
 	log          string // --proxy's --log
+	// settingsIface is "FILE:LINE: value 5 (index N)" when the settings
+	// file chose the interface.
+	settingsIface string
 	// --knock's.
 	port     int
 	sequence string
@@ -348,11 +351,27 @@ func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int 
 		return exitUsage
 	}
 	if _, err := knocker.Knock(ctx, cfg); err != nil {
+		if o.settingsIface != "" && errors.Is(err, knocker.ErrInterface) {
+			err = &hintError{
+				err:  fmt.Errorf("%s names interface %s: %w", o.settingsIface, cfg.Interface, err),
+				hint: "the OpenSesamy tool numbered the devices of the machine it ran on; give 0 to let the kernel choose, or this machine's index (knockssh --interfaces)",
+			}
+		}
 		printErr(stderr, err)
 		return exitFail
 	}
 	return exitOK
 }
+
+// A hintError is an error with the CLI's advice for it.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
 
 // knockConfig builds the knocker.Config for destination: the stanza that
 // applies to it, if any, with the flags given on the command line on top.

@@ -140,6 +140,7 @@ func (o *options) settingsConfig(flags *pflag.FlagSet, name string, stderr io.Wr
 				return cfg, fmt.Errorf("%s:%d: value 5: no interface with index %d (see knockssh --interfaces; 0 for none)", name, s.DeviceLine, s.Device)
 			}
 			cfg.Interface = ifi.Name
+			o.settingsIface = fmt.Sprintf("%s:%d: value 5 (index %d)", name, s.DeviceLine, s.Device)
 		}
 	}
 	return o.applyFlags(cfg, true, flags, stderr)
