@@ -23,6 +23,18 @@ import (
 	"time"
 )
 
+// Budget returns how long Dial may take before the window of its last
+// attempt opens: every attempt and every wait between two counted, the
+// lock's waits not. A connect timeout the caller adds on top of it keeps
+// its meaning: the time to connect once the window is open.
+func (c Config) Budget() time.Duration {
+	c = c.WithDefaults()
+	n, w, r := time.Duration(max(len(c.Sequence), 1)), c.Window, time.Duration(c.Retries)
+	// A failed attempt: its bursts and its window, n·W; then the wait
+	// until the server forgets it, n·W + Margin. The last: until it opens.
+	return r*(2*n*w+c.Margin) + (n-1)*w + c.Margin
+}
+
 // Defaults used when a Config field is zero.
 const (
 	// DefaultPort is the knock port of a stanza that names none.

@@ -225,3 +225,30 @@ func TestModelWrongSequence(t *testing.T) {
 		}
 	}
 }
+
+// TestModelBudget: Config.Budget is when the last attempt's connection
+// starts, on the virtual clock, for a knock that never opens.
+func TestModelBudget(t *testing.T) {
+	for _, tc := range []struct {
+		seq     string
+		retries int
+	}{{"1234", 0}, {"1234", 2}, {"12", 1}, {"31425", 3}} {
+		w := newWorld(t, "9999", firewall.UDP) // the client's sequence never opens
+		e := w.engine(t, tc.seq, tc.retries)
+		start := w.clk.now
+		var lastDial time.Time
+		dial := e.Dial
+		e.Dial = func(ctx context.Context) (net.Conn, error) {
+			lastDial = w.clk.now
+			return dial(ctx)
+		}
+		if _, err := e.Open(context.Background()); !errors.Is(err, knocker.ErrNoAnswer) {
+			t.Fatalf("%s: %v", tc.seq, err)
+		}
+		seq, _ := knocker.ParseSequence(tc.seq)
+		budget := knocker.Config{Sequence: seq, Window: time.Second, Margin: knocker.DefaultMargin, Retries: tc.retries}.Budget()
+		if got := lastDial.Sub(start); got != budget {
+			t.Errorf("%s, %d retries: the last attempt connected at %v, Budget says %v", tc.seq, tc.retries, got, budget)
+		}
+	}
+}

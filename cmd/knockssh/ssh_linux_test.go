@@ -373,3 +373,22 @@ Host lab
 		t.Errorf("knockssh with a Match config printed %q", out)
 	}
 }
+
+// TestConnectTimeoutKeepsItsMeaning: ConnectTimeout 3 in the ssh config,
+// shorter than the 3.05 s knock at W=1: ssh bounds the wait for the
+// server's banner with it, and the wrapper gives it the knock's time on
+// top, so the command gets in.
+func TestConnectTimeoutKeepsItsMeaning(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, labStanza)
+	cfg := f.sshConfig("ssh_config_timeout", "ConnectTimeout 3\n")
+	if out := f.run(knocksshBin, "-F", cfg, "lab", "echo", "in"); out != "in\n" {
+		t.Errorf("knockssh with ConnectTimeout 3 printed %q", out)
+	}
+	// Plain ssh with the documented ProxyCommand line and the same timeout
+	// is what the wrapper avoids.
+	c := f.cmd(context.Background(), "ssh", "-F", cfg, "-o", "ProxyCommand="+knocksshBin+" --proxy %n %h %p", "lab", "true")
+	if out, err := c.CombinedOutput(); err == nil {
+		t.Errorf("ssh -o ProxyCommand with ConnectTimeout 3 got in; the test shows nothing: %s", out)
+	}
+}

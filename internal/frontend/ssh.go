@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/knockssh/knockssh/internal/sshargv"
 	"github.com/knockssh/knockssh/internal/stanza"
@@ -27,6 +29,8 @@ type Resolved struct {
 	// Sharing reports that the config or command line sets up connection
 	// sharing itself: ControlMaster, ControlPath or ControlPersist.
 	Sharing bool
+	// ConnectTimeout is ssh's ConnectTimeout, 0 for none.
+	ConnectTimeout time.Duration
 	// Tunnel reports a connection that is not a plain session: -N or
 	// SessionType none, -f, forwardings (-L, -R, -D, -w) or -W. A shared
 	// master would go to the background with ControlPersist (ssh.c) and
@@ -81,6 +85,10 @@ func parseG(out []byte) Resolved {
 			r.Sharing = r.Sharing || !strings.EqualFold(val, "none")
 		case "controlpersist":
 			r.Sharing = r.Sharing || !strings.EqualFold(val, "no")
+		case "connecttimeout":
+			if n, err := strconv.Atoi(val); err == nil && n > 0 {
+				r.ConnectTimeout = time.Duration(n) * time.Second
+			}
 		case "sessiontype":
 			r.Tunnel = r.Tunnel || strings.EqualFold(val, "none")
 		case "forkafterauthentication":
@@ -179,10 +187,17 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		viaArgs = "ProxyJump " + inv.JumpHosts
 	}
 	var share *Share
+	var timeout time.Duration
 	if viaArgs == "" {
 		r, err := Resolve(ctx, w.SSH, inv)
 		if err != nil {
 			return Plan{}, err
+		}
+		if r.ConnectTimeout > 0 {
+			// With a ProxyCommand, ssh's ConnectTimeout also bounds the
+			// wait for the server's banner, which the knock delays: give
+			// ssh the knock's time on top (the first -o wins).
+			timeout = r.ConnectTimeout + st.Config.Budget()
 		}
 		if st.Share >= 0 && shareSupported && !r.Sharing && !r.Tunnel && !userShares(inv) {
 			if share, err = newShare(r, st.Share); err != nil {
@@ -210,6 +225,9 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		log = share.Log
 	}
 	argv := []string{w.SSH, "-o", "ProxyCommand=" + w.proxyCommand(sshConfig, log)}
+	if timeout > 0 {
+		argv = append(argv, "-o", fmt.Sprintf("ConnectTimeout=%d", int((timeout+time.Second-1)/time.Second)))
+	}
 	if share != nil {
 		argv = append(argv, share.Args()...)
 	}
