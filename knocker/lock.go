@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/knockssh/knockssh/internal/flock"
 )
 
 // Knocks on one target from two processes at once would interleave and
@@ -48,30 +50,9 @@ func acquire(ctx context.Context, dir string, target netip.AddrPort, waiting fun
 	if err := checkLockDir(dir); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(lockPath(dir, target), os.O_RDWR|os.O_CREATE|noFollow, 0o600)
+	f, err := flock.Lock(ctx, lockPath(dir, target), waiting)
 	if err != nil {
-		return nil, fmt.Errorf("lock file: %w", err)
-	}
-	told := false
-	for {
-		ok, err := tryLock(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
-		}
-		if ok {
-			break
-		}
-		if !told && waiting != nil {
-			waiting()
-			told = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		return nil, err
 	}
 	l := &targetLock{f: f}
 	buf := make([]byte, 32)
@@ -89,5 +70,5 @@ func (l *targetLock) release(quiet time.Time) error {
 	if err == nil {
 		_, err = l.f.WriteAt([]byte(strconv.FormatInt(quiet.UnixNano(), 10)+"\n"), 0)
 	}
-	return errors.Join(err, unlock(l.f), l.f.Close())
+	return errors.Join(err, flock.Unlock(l.f), l.f.Close())
 }

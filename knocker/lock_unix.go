@@ -3,26 +3,11 @@
 package knocker
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
-
-func tryLock(f *os.File) (bool, error) {
-	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	if errors.Is(err, unix.EWOULDBLOCK) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func unlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
-
-// noFollow keeps the lock file from being a symbolic link planted by
-// someone else.
-const noFollow = unix.O_NOFOLLOW
 
 // checkLockDir refuses a lock directory that is a symbolic link, belongs
 // to another user, or that others may write: in the shared temporary

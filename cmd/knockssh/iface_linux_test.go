@@ -11,19 +11,6 @@ import (
 	"github.com/knockssh/knockssh/internal/lab"
 )
 
-// serverKnocks counts the knocks the lab's server has seen since its
-// counters were zeroed.
-func serverKnocks(t *testing.T, l *lab.Lab) uint64 {
-	t.Helper()
-	var n uint64
-	for _, c := range l.Counters(t, 4) {
-		if c.Chain == "INPUT" && strings.Contains(c.Spec, "--set") {
-			n += c.Packets
-		}
-	}
-	return n
-}
-
 // TestSettingsInterface: the seed's own settings file names interface
 // index 1, the loopback on Linux: knockssh refuses it with a line naming
 // the file, the index and the interface, and sends nothing; this
@@ -42,7 +29,7 @@ func TestSettingsInterface(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^knockssh: .*seed\.txt:1: value 5 \(index 1\) names interface lo: unusable interface: lo is the loopback: knocks by it cannot reach 192\.0\.2\.1\nknockssh: hint: the OpenSesamy tool numbered`).MatchString(stderr) {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	if n := serverKnocks(t, l); n != 0 {
+	if n := knocksOn(t, l, l.Server); n != 0 {
 		t.Errorf("the server counted %d knocks from a refused interface", n)
 	}
 
@@ -57,7 +44,7 @@ func TestSettingsInterface(t *testing.T) {
 	good := filepath.Join(l.Dir, "good.txt")
 	writeFile(t, good, "192.0.2.1 22 1234 1000 "+strconv.Itoa(eth0)+" 00:0E:35:0E:77:B0\n")
 	diagRun(t, l, l.Client, l.Dir, "--knock", "--settings", good)
-	if n := serverKnocks(t, l); n != knock1234 {
+	if n := knocksOn(t, l, l.Server); n != knock1234 {
 		t.Errorf("eth0 (index %d): the server counted %d knocks, want %d", eth0, n, knock1234)
 	}
 
@@ -74,7 +61,7 @@ func TestSettingsInterface(t *testing.T) {
 			t.Errorf("--interface dummy0 (%s): %v: %s", tc.want, err, stderr)
 		}
 	}
-	if n := serverKnocks(t, l); n != knock1234 {
+	if n := knocksOn(t, l, l.Server); n != knock1234 {
 		t.Errorf("refused interfaces sent knocks: %d in all, want %d", n, knock1234)
 	}
 }

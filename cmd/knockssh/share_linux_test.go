@@ -19,8 +19,14 @@ import (
 // recent list (UDP and TCP SYN knocks on port 22).
 func (f *front) knocks() uint64 {
 	f.t.Helper()
+	return knocksOn(f.t, f.l, f.l.Server)
+}
+
+// knocksOn is the knocks server h of l has counted (IPv4).
+func knocksOn(tb testing.TB, l *lab.Lab, h *lab.Host) uint64 {
+	tb.Helper()
 	var n uint64
-	for _, c := range f.l.Counters(f.t, 4) {
+	for _, c := range l.ServerCounters(tb, h, 4, "filter") {
 		if c.Chain == "INPUT" && strings.Contains(c.Spec, "--set") {
 			n += c.Packets
 		}
@@ -191,13 +197,7 @@ func TestHostsInParallel(t *testing.T) {
 	wg.Wait()
 	three := time.Since(start)
 	for i, h := range l.Servers {
-		var n uint64
-		for _, c := range l.ServerCounters(t, h, 4, "filter") {
-			if c.Chain == "INPUT" && strings.Contains(c.Spec, "--set") {
-				n += c.Packets
-			}
-		}
-		if n != knock1234 {
+		if n := knocksOn(t, l, h); n != knock1234 {
 			t.Errorf("server %d (%s) counted %d knocks, want %d", i, lab.FleetIP4(i), n, knock1234)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/knockssh/knockssh/internal/flock"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,36 +69,6 @@ func (s *Share) alive() (ok, refused bool) {
 	return true, false
 }
 
-// lock takes the lock that serializes the making of the master, waiting
-// until ctx is done; waiting is called once if another command holds it.
-func (s *Share) lock(ctx context.Context, waiting func()) (*os.File, error) {
-	f, err := os.OpenFile(s.Socket+".lock", os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	told := false
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
-		}
-		if !told && waiting != nil {
-			waiting()
-			told = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // RunShared runs ssh's argv, which carries s.Args(), so that one knock
 // serves every command to the host. When a master answers, ssh runs over
 // it at once (Exec). Otherwise the first command takes the host's lock and
@@ -108,7 +79,7 @@ func RunShared(ctx context.Context, argv []string, s *Share, waiting func()) (in
 	if ok, _ := s.alive(); ok {
 		return Exec(s.joinArgv(argv))
 	}
-	f, err := s.lock(ctx, waiting)
+	f, err := flock.Lock(ctx, s.Socket+".lock", waiting) // serializes the making of the master
 	if err != nil {
 		if ctx.Err() != nil {
 			return 255, err
