@@ -159,6 +159,9 @@ func RunShared(ctx context.Context, argv []string, s *Share, waiting func()) (in
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			// Die of the same signal, as ssh did: shells, git and make
 			// tell a killed command from a failed one.
+			if s.Log != "" {
+				os.Remove(s.Log) // the deferred calls will not run
+			}
 			signal.Reset(ws.Signal())
 			syscall.Kill(os.Getpid(), ws.Signal())
 			return 128 + int(ws.Signal()), nil
