@@ -39,6 +39,7 @@ complete -c knockssh -l interface -r -d 'the network interface NAME to knock by 
 complete -c knockssh -l ipv4 -d 'use IPv4 only'
 complete -c knockssh -l ipv6 -d 'use IPv6 only'
 complete -c knockssh -l log -r -d 'also write messages to this FILE (the wrapper uses it)'
+complete -c knockssh -l progress -x -a 'auto always never' -d 'show the knock progress on one stderr line'
 complete -c knockssh -l settings -r -d 'read server, port, sequence and window from this settings FILE'
 complete -c knockssh -l bursts -r -d 'the number N of bursts of the new sequence, 1 to 16'
 complete -c knockssh -l secure-port -r -d 'the PORT the knock opens (default: the knock port)'

@@ -50,6 +50,7 @@ type Event struct {
 	At      time.Duration // offset from the attempt's scheduled start
 	Late    time.Duration // release error: actual minus scheduled instant
 	Wait    time.Duration // for EventWait, how long
+	Left    time.Duration // for EventBurst, until the window opens
 	Err     error         // for EventDial; for EventBusy, a lock file error
 }
 
@@ -164,7 +165,7 @@ func (e *Engine) knock(ctx context.Context, attempt int) (Timeline, error) {
 			return tl, fmt.Errorf("burst %d: %w", k+1, err)
 		}
 		tl.Bursts = append(tl.Bursts, at)
-		e.trace(Event{Kind: EventBurst, Attempt: attempt, Burst: k + 1, At: at, Late: at - due.Sub(s.Start)})
+		e.trace(Event{Kind: EventBurst, Attempt: attempt, Burst: k + 1, At: at, Late: at - due.Sub(s.Start), Left: s.Open().Sub(s.Start) - at})
 	}
 	if err := clk.SleepUntil(ctx, s.Open()); err != nil {
 		return tl, err

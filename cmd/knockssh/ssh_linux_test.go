@@ -392,3 +392,59 @@ func TestConnectTimeoutKeepsItsMeaning(t *testing.T) {
 		t.Errorf("ssh -o ProxyCommand with ConnectTimeout 3 got in; the test shows nothing: %s", out)
 	}
 }
+
+// TestProgressOnTerminal: on a terminal (script(1) gives the command one)
+// the wrapper shows the knock's progress on one line, rewritten in place
+// and cleared before ssh's output; shared or not, never in a pipe, never
+// with -q, never the sequence.
+func TestProgressOnTerminal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, stanza string
+		args         []string
+		want         bool
+	}{
+		{"plain", labStanza, nil, true},
+		{"shared", sharedStanza, nil, true},
+		{"quiet", labStanza, []string{"-q"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFront(t, tc.stanza)
+			typescript := filepath.Join(f.l.Dir, "typescript")
+			cmd := strings.Join(append(append([]string{knocksshBin, "-F", f.l.SSH.Config}, tc.args...), "lab", "echo", "remote-out''put"), " ") // the output is not the command line
+			f.run("script", "-q", "-e", "-c", cmd, typescript)
+			data, err := os.ReadFile(typescript)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := string(data)
+			if tc.stanza == sharedStanza {
+				defer f.cmd(context.Background(), knocksshBin, "-F", f.l.SSH.Config, "-O", "exit", "lab").Run()
+			}
+			shown := strings.Contains(out, "\rknockssh: knocking on lab: burst 1 of 4") && strings.Contains(out, "burst 4 of 4")
+			if shown != tc.want {
+				t.Errorf("progress shown %v, want %v:\n%q", shown, tc.want, out)
+			}
+			if !strings.Contains(out, "remote-output") || strings.Contains(out, "1234") {
+				t.Errorf("output %q: want the remote's output and never the sequence", out)
+			}
+			if tc.want {
+				// Cleared before the remote's output: the last \r before it
+				// ends a line of spaces.
+				before := out[:strings.Index(out, "remote-output")]
+				if i := strings.LastIndex(before, "connecting"); i < 0 || strings.TrimRight(before[i+len("connecting"):], " \r") != "" {
+					t.Errorf("the progress line is not cleared before the output: %q", before)
+				}
+			}
+		})
+	}
+	// In a pipe: nothing.
+	f := newFront(t, labStanza)
+	c := f.cmd(context.Background(), knocksshBin, "-F", f.l.SSH.Config, "lab", "true")
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Run(); err != nil || stderr.Len() != 0 {
+		t.Errorf("in a pipe: %v, stderr %q, want none", err, stderr.String())
+	}
+}

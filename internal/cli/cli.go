@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/knockssh/knockssh/internal/frontend"
 	"github.com/knockssh/knockssh/internal/sshargv"
@@ -61,6 +62,7 @@ type options struct {
 	verbose      bool
 	help         bool
 	log          string // --proxy's --log
+	progress     string // --progress: auto, always or never
 	// settingsIface is "FILE:LINE: value 5 (index N)" when the settings
 	// file chose the interface.
 	settingsIface string
@@ -259,7 +261,10 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 		printErr(stderr, err)
 		return exitSSH
 	}
-	w := frontend.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr)}
+	w := frontend.Wrapper{SSH: ssh, Self: self, Config: o.config, SSHConfig: o.sshConfig, Verbose: o.knockVerbose, Warn: warner(stderr), Progress: "never"}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		w.Progress = "always"
+	}
 	plan, err := w.Command(ctx, args)
 	if err != nil {
 		printErr(stderr, err)
@@ -302,10 +307,14 @@ func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 		return exitUsage
 	}
 	var trace func(knocker.Event)
+	var p *progress
 	if o.verbose || o.knockVerbose {
 		trace = tracer(stderr)
+	} else if p = newProgress(o.progress, stderr, a[0]); p != nil {
+		trace = p.event
 	}
 	conn, err := frontend.DialAlias(ctx, a[0], a[1], a[2], o.files(), warner(stderr), trace)
+	p.clear()
 	if err != nil {
 		printErr(stderr, err)
 		return exitFail
@@ -350,7 +359,15 @@ func knockOnly(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int 
 		printErr(stderr, err)
 		return exitUsage
 	}
-	if _, err := knocker.Knock(ctx, cfg); err != nil {
+	var p *progress
+	if cfg.Trace == nil {
+		if p = newProgress(o.progress, stderr, cfg.Host); p != nil {
+			cfg.Trace = p.event
+		}
+	}
+	_, err = knocker.Knock(ctx, cfg)
+	p.clear()
+	if err != nil {
 		if o.settingsIface != "" && errors.Is(err, knocker.ErrInterface) {
 			err = &hintError{
 				err:  fmt.Errorf("%s names interface %s: %w", o.settingsIface, cfg.Interface, err),

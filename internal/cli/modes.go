@@ -53,7 +53,7 @@ var modes = []*mode{
       Knocks when a stanza applies to ALIAS, connects to HOST:PORT and relays
       the connection on stdin and stdout.
 `,
-		flags: []string{"config", "ssh-config", "verbose", "knock-verbose", "log"},
+		flags: []string{"config", "ssh-config", "verbose", "knock-verbose", "log", "progress"},
 		run:   proxy,
 	},
 	{
@@ -82,7 +82,7 @@ var modes = []*mode{
       window, one a line or on one line, and in the OpenSesamy tool's file
       an interface index (0 for none) and a MAC address, not needed.
 `,
-		flags: append(knockOpts[:len(knockOpts):len(knockOpts)], "settings"),
+		flags: append(knockOpts[:len(knockOpts):len(knockOpts)], "settings", "progress"),
 		run:   knockOnly,
 	},
 	{
@@ -246,6 +246,9 @@ var optionTable = []option{
 	}},
 	{"log", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.log, "log", "", "also write messages to this existing `FILE` (the wrapper's, since ssh sends a ProxyCommand's stderr to /dev/null with ControlPersist)")
+	}},
+	{"progress", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.progress, "progress", "auto", "show the knock's progress on one stderr line: auto (on a terminal), always or never (`WHEN`)")
 	}},
 	{"settings", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.settings, "settings", "", "read server, port, sequence and window (ms) from this settings `FILE` of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")

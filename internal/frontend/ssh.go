@@ -29,6 +29,8 @@ type Resolved struct {
 	// Sharing reports that the config or command line sets up connection
 	// sharing itself: ControlMaster, ControlPath or ControlPersist.
 	Sharing bool
+	// Quiet is LogLevel QUIET, SILENT (-q) or FATAL.
+	Quiet bool
 	// ConnectTimeout is ssh's ConnectTimeout, 0 for none.
 	ConnectTimeout time.Duration
 	// Tunnel reports a connection that is not a plain session: -N or
@@ -85,6 +87,9 @@ func parseG(out []byte) Resolved {
 			r.Sharing = r.Sharing || !strings.EqualFold(val, "none")
 		case "controlpersist":
 			r.Sharing = r.Sharing || !strings.EqualFold(val, "no")
+		case "loglevel":
+			// -q prints as SILENT; LogLevel QUIET and FATAL say as much.
+			r.Quiet = strings.EqualFold(val, "quiet") || strings.EqualFold(val, "silent") || strings.EqualFold(val, "fatal")
 		case "connecttimeout":
 			if n, err := strconv.Atoi(val); err == nil && n > 0 {
 				r.ConnectTimeout = time.Duration(n) * time.Second
@@ -128,6 +133,11 @@ type Wrapper struct {
 	Verbose bool
 	// Warn receives warnings (a config readable by others, say).
 	Warn func(string)
+	// Progress is the ProxyCommand's --progress (always or never; "" for
+	// its own choice): the wrapper knows whether its stderr is a terminal,
+	// which the ProxyCommand of a shared connection cannot see. -q and
+	// LogLevel QUIET make it never.
+	Progress string
 }
 
 // A Plan is what the wrapper runs: ssh's command line, and the connection
@@ -192,6 +202,9 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		r, err := Resolve(ctx, w.SSH, inv)
 		if err != nil {
 			return Plan{}, err
+		}
+		if r.Quiet {
+			w.Progress = "never"
 		}
 		if r.ConnectTimeout > 0 {
 			// With a ProxyCommand, ssh's ConnectTimeout also bounds the
@@ -272,6 +285,9 @@ func (w Wrapper) proxyCommand(sshConfig, log string) string {
 	}
 	if log != "" {
 		b.WriteString(" --log " + percentQuote(log))
+	}
+	if w.Progress != "" && !w.Verbose {
+		b.WriteString(" --progress " + w.Progress)
 	}
 	b.WriteString(" -- %n %h %p")
 	return b.String()
