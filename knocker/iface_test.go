@@ -32,4 +32,11 @@ func TestCheckInterface(t *testing.T) {
 	if err := checkInterface("knockssh-none0", netip.MustParseAddr("192.0.2.1")); err == nil || !strings.Contains(err.Error(), "knockssh-none0") {
 		t.Errorf("a missing interface: %v", err)
 	}
+	// A zone names the interface: its own is fine, another is refused.
+	if err := checkInterface(lo, netip.MustParseAddr("::1").WithZone(lo)); err != nil {
+		t.Errorf("%s for ::1%%%s: %v", lo, lo, err)
+	}
+	if err := checkInterface(lo, netip.MustParseAddr("fe80::1%knockssh-other0")); err == nil || !strings.Contains(err.Error(), "names interface knockssh-other0") {
+		t.Errorf("a zone naming another interface: %v", err)
+	}
 }

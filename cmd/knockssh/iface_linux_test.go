@@ -51,7 +51,7 @@ func TestSettingsInterface(t *testing.T) {
 	l.Client.Run(t, "ip", "link", "add", "dummy0", "type", "veth", "peer", "name", "dummy1")
 	for _, tc := range []struct{ setup, want string }{
 		{"", "dummy0 is down"},
-		{"up", "dummy0 has no route to 192.0.2.1"},
+		{"up", "dummy0 has no IPv4 address: knocks by it cannot reach 192.0.2.1"},
 	} {
 		if tc.setup != "" {
 			l.Client.Run(t, "ip", "link", "set", "dummy0", tc.setup)

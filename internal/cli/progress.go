@@ -18,9 +18,10 @@ import (
 // connection is made, before ssh prints anything. It never shows the
 // sequence nor how many knocks a burst holds.
 type progress struct {
-	w    io.Writer
-	host string
-	last int // the length of the line on screen, 0 for none
+	w     io.Writer
+	host  string
+	width int // the terminal's columns
+	last  int // the length of the line on screen, in runes, 0 for none
 }
 
 // event shows e.
@@ -47,8 +48,14 @@ func (p *progress) event(e knocker.Event) {
 	default:
 		return
 	}
-	fmt.Fprintf(p.w, "\r%s%s", msg, strings.Repeat(" ", max(p.last-len(msg), 0)))
-	p.last = len(msg)
+	// One screen row: a line that wrapped could not be rewritten in
+	// place (the carriage return goes back to the start of the last row).
+	r := []rune(msg)
+	if len(r) > p.width-1 {
+		r = append(r[:p.width-2], '…')
+	}
+	fmt.Fprintf(p.w, "\r%s%s", string(r), strings.Repeat(" ", max(p.last-len(r), 0)))
+	p.last = len(r)
 }
 
 // clear removes the line, if any.
@@ -63,12 +70,15 @@ func (p *progress) clear() {
 // is "always", "never", or "auto" (on a terminal).
 func newProgress(when string, stderr io.Writer, host string) *progress {
 	on := when == "always"
-	if when == "auto" {
-		f, ok := stderr.(*os.File)
-		on = ok && term.IsTerminal(int(f.Fd()))
+	width := 80 // where the terminal cannot be asked (a shared connection's log)
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		on = on || when == "auto"
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 10 {
+			width = w
+		}
 	}
 	if !on {
 		return nil
 	}
-	return &progress{w: stderr, host: host}
+	return &progress{w: stderr, host: host, width: width}
 }

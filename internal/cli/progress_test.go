@@ -13,7 +13,7 @@ import (
 // cleared when the connection is made; it names bursts by number only.
 func TestProgress(t *testing.T) {
 	var b bytes.Buffer
-	p := &progress{w: &b, host: "home"}
+	p := &progress{w: &b, host: "home", width: 80}
 	for k := 1; k <= 4; k++ {
 		p.event(knocker.Event{Kind: knocker.EventBurst, Attempt: 1, Burst: k, Bursts: 4, Left: time.Duration(4-k)*time.Second + 50*time.Millisecond})
 	}
@@ -43,6 +43,13 @@ func TestProgress(t *testing.T) {
 	p.event(knocker.Event{Kind: knocker.EventBusy})
 	if want := "\rknockssh: waiting for another knock on home" + strings.Repeat(" ", len("knockssh: no answer from home: attempt 2 in 4.0s")-len("knockssh: waiting for another knock on home")); !strings.HasSuffix(b.String(), want) {
 		t.Errorf("no padding over the longer line: %q", b.String())
+	}
+	// A line never wraps: cut to the width, in runes.
+	b.Reset()
+	narrow := &progress{w: &b, host: "ünïcödé-host-with-a-very-long-name.example.org", width: 40}
+	narrow.event(knocker.Event{Kind: knocker.EventBurst, Attempt: 2, Burst: 1, Bursts: 4})
+	if n := len([]rune(strings.TrimPrefix(b.String(), "\r"))); n != 39 || !strings.HasSuffix(b.String(), "…") {
+		t.Errorf("a long line on 40 columns: %d runes: %q", n, b.String())
 	}
 	// Off: a nil progress does nothing.
 	var off *progress

@@ -135,8 +135,8 @@ func RunShared(ctx context.Context, argv []string, s *Share, waiting func()) (in
 			case <-done:
 				return
 			case <-hold:
-				copyLog()
-				return
+				f.Close() // the others go their own way; the copying goes on
+				hold = nil
 			case <-time.After(20 * time.Millisecond):
 				copyLog()
 				if ok, _ := s.alive(); ok {

@@ -29,7 +29,8 @@ type Resolved struct {
 	// Sharing reports that the config or command line sets up connection
 	// sharing itself: ControlMaster, ControlPath or ControlPersist.
 	Sharing bool
-	// Quiet is LogLevel QUIET, SILENT (-q) or FATAL.
+	// Quiet is LogLevel QUIET, SILENT (-q) or FATAL, or one so chatty
+	// (VERBOSE, DEBUG*) that a progress line would be in its way.
 	Quiet bool
 	// ConnectTimeout is ssh's ConnectTimeout, 0 for none.
 	ConnectTimeout time.Duration
@@ -88,8 +89,11 @@ func parseG(out []byte) Resolved {
 		case "controlpersist":
 			r.Sharing = r.Sharing || !strings.EqualFold(val, "no")
 		case "loglevel":
-			// -q prints as SILENT; LogLevel QUIET and FATAL say as much.
-			r.Quiet = strings.EqualFold(val, "quiet") || strings.EqualFold(val, "silent") || strings.EqualFold(val, "fatal")
+			// -q prints as SILENT; LogLevel QUIET and FATAL say as much;
+			// VERBOSE and DEBUG print lines that would break into the
+			// progress line.
+			l := strings.ToUpper(val)
+			r.Quiet = l == "QUIET" || l == "SILENT" || l == "FATAL" || l == "VERBOSE" || strings.HasPrefix(l, "DEBUG")
 		case "connecttimeout":
 			if n, err := strconv.Atoi(val); err == nil && n > 0 {
 				r.ConnectTimeout = time.Duration(n) * time.Second

@@ -62,11 +62,11 @@ var keywords = []keyword{
 			st.Config.Margin = d
 			return nil
 		}},
-	{"KnockRetries", "attempts after the first", strconv.Itoa(knocker.DefaultRetries), "a number of retries (0 or more)",
+	{"KnockRetries", "attempts after the first", strconv.Itoa(knocker.DefaultRetries), "a number of retries from 0 to 100",
 		func(st *Stanza, v string) error {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return fmt.Errorf("%q is not a number of retries (0 or more)", v)
+			if err != nil || n < 0 || n > 100 {
+				return fmt.Errorf("%q is not a number of retries from 0 to 100", v)
 			}
 			st.Config.Retries = n
 			return nil
