@@ -12,6 +12,7 @@ end
 complete -c knockssh -f -a '(__knockssh_hosts)'
 
 complete -c knockssh -l proxy -d 'act as ssh\'s ProxyCommand: ALIAS HOST PORT (%n %h %p)'
+complete -c knockssh -l has-stanza -d 'exit 0 when a knock stanza applies to ALIAS (for Match exec)'
 complete -c knockssh -l native -d 'connect with the built-in ssh client, no ssh program needed: ssh options, DESTINATION [COMMAND]'
 complete -c knockssh -l knock -d 'knock only, and exit 0 once the window is open'
 complete -c knockssh -l init -d 'append a stanza with a new random sequence for DESTINATION to the knock config, and print the server\'s rules'

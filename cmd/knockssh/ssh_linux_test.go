@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -447,4 +448,55 @@ func TestProgressOnTerminal(t *testing.T) {
 	if err := c.Run(); err != nil || stderr.Len() != 0 {
 		t.Errorf("in a pipe: %v, stderr %q, want none", err, stderr.String())
 	}
+}
+
+// TestMatchExecForm: the "Host *" form that leaves hosts without a stanza
+// to ssh: Match exec "knockssh --has-stanza %n" before the ProxyCommand
+// line. A stanza host knocks (the server's counters); a host without one
+// is dialled by ssh itself (ssh -v shows no proxy command). The cost per
+// ssh call is logged: ssh -G with the Match line against without.
+func TestMatchExecForm(t *testing.T) {
+	t.Parallel()
+	const match = "Match exec \"knockssh --has-stanza %n\"\n    ProxyCommand knockssh --proxy %n %h %p\n"
+	f := newFront(t, labStanza)
+	cfg := f.sshConfig("ssh_config_match_exec", match)
+	f.l.ZeroCounters(t)
+	f.run("ssh", "-F", cfg, "lab", "true")
+	if n := f.knocks(); n != knock1234 {
+		t.Errorf("a stanza host through Match exec: %d knocks, want %d", n, knock1234)
+	}
+
+	open := lab.New(t, lab.Options{Listener: "none", SSHD: true})
+	base, err := os.ReadFile(open.SSH.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := filepath.Join(open.Dir, "ssh_config_match_exec")
+	writeFile(t, cfg2, match+"Host plain\n    HostName 192.0.2.1\n"+string(base))
+	c := open.Client.Command(context.Background(), "ssh", "-v", "-F", cfg2, "plain", "true")
+	c.Env = f.env // the same knock config: a stanza for lab, none for plain
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("a host without a stanza: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Executing proxy command") || !strings.Contains(string(out), "Connecting to 192.0.2.1 [192.0.2.1] port 22") {
+		t.Errorf("ssh -v for a host without a stanza:\n%s", out)
+	}
+
+	cost := func(config string) time.Duration {
+		var ds []time.Duration
+		for range 15 {
+			start := time.Now()
+			c := open.Client.Command(context.Background(), "ssh", "-G", "-F", config, "plain")
+			c.Env = f.env
+			if out, err := c.CombinedOutput(); err != nil {
+				t.Fatalf("ssh -G: %v: %s", err, out)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	with, without := cost(cfg2), cost(open.SSH.Config)
+	t.Logf("ssh -G per call: %v with the Match exec line, %v without (median of 15): %v for the check", with, without, with-without)
 }

@@ -287,6 +287,25 @@ func wrap(ctx context.Context, o *options, args []string, stderr io.Writer) int 
 	return status
 }
 
+// runHasStanza is --has-stanza ALIAS: 0 when a stanza applies, 1 when
+// none does or the knock configs cannot be read (ssh then treats the Match
+// as false, and says nothing; knockssh's own line says why).
+func runHasStanza(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
+	if fs.NArg() != 1 {
+		fmt.Fprintln(s.err, `knockssh: --has-stanza takes one ALIAS, as in Match exec "knockssh --has-stanza %n"`)
+		return exitUsage
+	}
+	_, found, err := stanza.Lookup(fs.Arg(0), o.files(), warner(s.err))
+	if err != nil {
+		printErr(s.err, err)
+		return exitFail
+	}
+	if !found {
+		return exitFail
+	}
+	return exitOK
+}
+
 // proxy is --proxy ALIAS HOST PORT (or HOST PORT).
 func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	stdin, stdout, stderr := s.in, s.out, s.err

@@ -57,6 +57,18 @@ var modes = []*mode{
 		run:   proxy,
 	},
 	{
+		name: "has-stanza",
+		help: "exit 0 when a knock stanza applies to ALIAS, 1 when none does: for ssh's Match exec",
+		synopsis: `  knockssh --has-stanza [--config FILE] [--ssh-config FILE] ALIAS
+      Exit 0 when a knock stanza applies to ALIAS, else 1, printing
+      nothing (but warnings and errors), so that an ssh config can send only
+      hosts with a stanza through knockssh and leave the others to ssh:
+      "Match exec "knockssh --has-stanza %n"" then the ProxyCommand line.
+`,
+		flags: []string{"config", "ssh-config"},
+		run:   runHasStanza,
+	},
+	{
 		name: "native",
 		help: "connect with the built-in ssh client, no ssh program needed: ssh options, DESTINATION [COMMAND]",
 		synopsis: `  knockssh --native [--config FILE] [--knock-verbose] [ssh options] DESTINATION [COMMAND [ARG...]]
