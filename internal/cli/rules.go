@@ -107,6 +107,12 @@ func runRules(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 		printErr(s.err, err)
 		return exitUsage
 	}
+	if o.iface != "" {
+		if err := firewall.CheckInterface(o.iface); err != nil {
+			printErr(s.err, fmt.Errorf("--interface: %w", err))
+			return exitUsage
+		}
+	}
 	ro := firewall.RestoreOptions{Families: fams, Interface: o.iface}
 	var text string
 	switch format := o.format; format {

@@ -272,6 +272,11 @@ func (in *Installer) Plan(ctx context.Context, remove bool) ([]Change, error) {
 	if err := in.Spec.Validate(); err != nil {
 		return nil, err
 	}
+	if in.Interface != "" {
+		if err := CheckInterface(in.Interface); err != nil {
+			return nil, err
+		}
+	}
 	var cs []Change
 	for _, f := range families(in.Families) {
 		tables, err := in.save(ctx, f)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/knockssh/knockssh/knocker"
 )
@@ -181,4 +182,26 @@ func (s Spec) Rules(input string) []Rule {
 		)
 	}
 	return append(rs, Rule{Chain: check, Recent: &Recent{Op: Remove}, Target: "ACCEPT"})
+}
+
+// maxIfname is IFNAMSIZ less its NUL: the longest interface name.
+const maxIfname = 15
+
+// CheckInterface accepts an interface name for the generated rules' -i:
+// 1 to 15 characters, as the kernel allows them (dev_valid_name: not "."
+// or "..", no '/', ':' or white space), and of those only letters,
+// digits, '.', '_', '-' and '@', with iptables' wildcard '+' at the end.
+// Anything else would be a shell word or a new line of the rules file.
+func CheckInterface(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > maxIfname {
+		return fmt.Errorf("interface name %.20q: want 1 to %d characters, not . or ..", name, maxIfname)
+	}
+	for i, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-@", c) ||
+			c == '+' && i == len(name)-1
+		if !ok {
+			return fmt.Errorf("interface name %q: character %q is not a letter, digit, '.', '_', '-', '@', or a final '+'", name, c)
+		}
+	}
+	return nil
 }
