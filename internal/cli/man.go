@@ -109,9 +109,9 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 	b.WriteString(".TP\n\\fBknockssh\\fR [\\fIMODE\\fR] \\fB\\-\\-help\\fR\nShow the short usage, or MODE's usage and options.\n")
 	b.WriteString(".SH OPTIONS\n")
 	var o options
-	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
+	fs := flagSet()
+	addAllOptions(fs, &o)
 	for _, opt := range optionTable {
-		opt.add(fs, &o)
 		manOption(&b, fs.Lookup(opt.name), ". Taken by "+owners(opt.name)+".")
 	}
 	b.WriteString(`.SH ENVIRONMENT

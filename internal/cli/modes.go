@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -297,20 +298,49 @@ var optionTable = []option{
 	}},
 }
 
+// flagSet returns an empty flag set that lists its flags in the order
+// they are added and prints nothing: errors are printed by the caller, in
+// one line.
+func flagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.SortFlags = false
+	return fs
+}
+
+// addOptions adds the options named to fs, bound to o.
+func addOptions(fs *pflag.FlagSet, o *options, names []string) {
+	for _, name := range names {
+		optionByName(name).add(fs, o)
+	}
+}
+
+// addAllOptions adds every option to fs, bound to o.
+func addAllOptions(fs *pflag.FlagSet, o *options) {
+	for _, opt := range optionTable {
+		opt.add(fs, o)
+	}
+}
+
+// addModes adds every mode's flag to fs.
+func addModes(fs *pflag.FlagSet) {
+	for _, m := range modes {
+		if m.name != "" {
+			fs.Bool(m.name, false, m.help)
+		}
+	}
+}
+
 // newFlagSet returns the flags of m, bound to o: its own flag, its
 // options and --help.
 func newFlagSet(m *mode, o *options) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are printed by the caller, in one line
-	fs.Usage = func() {}
-	fs.SortFlags = false
+	fs := flagSet()
 	if m.name != "" {
 		fs.Bool(m.name, false, m.help)
 		fs.MarkHidden(m.name)
 	}
-	for _, name := range m.flags {
-		optionByName(name).add(fs, o)
-	}
+	addOptions(fs, o, m.flags)
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs
 }
@@ -340,17 +370,9 @@ func modeByName(name string) *mode {
 // whether a word names one and whether it takes a value.
 func allFlags() *pflag.FlagSet {
 	var o options
-	fs := pflag.NewFlagSet("knockssh", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.SortFlags = false
-	for _, m := range modes {
-		if m.name != "" {
-			fs.Bool(m.name, false, m.help)
-		}
-	}
-	for _, opt := range optionTable {
-		opt.add(fs, &o)
-	}
+	fs := flagSet()
+	addModes(fs)
+	addAllOptions(fs, &o)
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help; after a mode, that mode's")
 	return fs
 }
@@ -417,7 +439,7 @@ func scanModes(all *pflag.FlagSet, args []string) (found []*mode, help bool) {
 			continue
 		}
 		if m := modeByName(name); m != nil {
-			if !contains(found, m) {
+			if !slices.Contains(found, m) {
 				found = append(found, m)
 			}
 			continue
@@ -427,15 +449,6 @@ func scanModes(all *pflag.FlagSet, args []string) (found []*mode, help bool) {
 		}
 	}
 	return found, help
-}
-
-func contains(ms []*mode, m *mode) bool {
-	for _, x := range ms {
-		if x == m {
-			return true
-		}
-	}
-	return false
 }
 
 // checkFlags returns a usage error for the first long option in args that
@@ -489,22 +502,14 @@ func usageText() string {
 
 Modes:
 `)
-	ms := pflag.NewFlagSet("modes", pflag.ContinueOnError)
-	ms.SortFlags = false
-	for _, m := range modes {
-		if m.name != "" {
-			ms.Bool(m.name, false, m.help)
-		}
-	}
+	ms := flagSet()
+	addModes(ms)
 	ms.BoolP("help", "h", false, "show this help; after a mode, that mode's usage and options")
 	b.WriteString(flagUsages(ms))
 	b.WriteString("\nOptions of the ssh wrapper, before ssh's:\n")
 	var o options
-	ws := pflag.NewFlagSet("wrapper", pflag.ContinueOnError)
-	ws.SortFlags = false
-	for _, name := range modes[0].flags {
-		optionByName(name).add(ws, &o)
-	}
+	ws := flagSet()
+	addOptions(ws, &o, modes[0].flags)
 	b.WriteString(flagUsages(ws))
 	b.WriteString(`
 Knock stanzas are read from ~/.ssh/knock_config, Knock* lines in the ssh

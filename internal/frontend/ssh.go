@@ -263,12 +263,9 @@ func userShares(inv sshargv.Invocation) bool {
 	return inv.Sharing
 }
 
-// ProxyCommand returns the ProxyCommand line that runs w.Self --proxy for
+// proxyCommand returns the ProxyCommand line that runs w.Self --proxy for
 // the host ssh connects to; sshConfig is ssh's -F file, if any, where the
-// proxy also looks for Knock* keywords.
-func (w Wrapper) ProxyCommand(sshConfig string) string { return w.proxyCommand(sshConfig, "") }
-
-// proxyCommand is ProxyCommand, with --log log when log is set.
+// proxy also looks for Knock* keywords; log, when set, is the proxy's --log.
 func (w Wrapper) proxyCommand(sshConfig, log string) string {
 	var b strings.Builder
 	b.WriteString(percentQuote(w.Self))
