@@ -130,7 +130,9 @@ func (c Config) engine(ka netip.Addr, dial netip.AddrPort) (*Engine, func(), err
 			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(c.Source, 0))
 		}
 		e.Dial = func(ctx context.Context) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", dial.String())
+			return dialWindow(ctx, func(ctx context.Context) (net.Conn, error) {
+				return d.DialContext(ctx, "tcp", dial.String())
+			})
 		}
 		cleanup = func() { knocks.Close(); probe.Close() }
 	}

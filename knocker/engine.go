@@ -109,6 +109,44 @@ type Engine struct {
 	Clock Clock
 	// Trace, when set, receives every Event.
 	Trace func(Event)
+
+	policy *retryPolicy // nil: defaultPolicy; set by tests
+}
+
+// A retryPolicy says how the engine recovers from a failed attempt. The
+// default was chosen by a Monte Carlo over the firewall model
+// (montecarlo_test.go), which compares the alternatives.
+type retryPolicy struct {
+	// Settle waits until every packet sent is older than Span, so that no
+	// hit counts in any time-limited check: before the clear when First,
+	// else after it.
+	Settle, First bool
+	// Short settles for one Window instead of Span: enough for the last
+	// burst's checks, not for the first's.
+	Short bool
+	// Rounds is the number of rounds of the clear, each Sum+Extra knocks
+	// and then Probes bare SYNs to the secure port; 0 for no clear.
+	Rounds, Extra, Probes int
+}
+
+// defaultPolicy clears as soon as the failed attempt's window has closed
+// (Sum knocks and one probe) and then settles. While the attempt's own hits
+// still count, the clear all but surely meets Sum or more of them and
+// resets the list, whatever was lost; what it leaves has aged out before
+// the next attempt starts, and holds too few hits for the rule that resets
+// at 2·Sum+1 of any age. The seed's order, settling first and clearing
+// just before the next attempt, failed whenever a packet of the clear was
+// lost, and took the retry with it. Neither wait can be shorter: the
+// attempt fails only when its window closes, and hits count in the
+// Sum+1-within-n·W rule until they are n·W old (settling one Window instead
+// loses a quarter of the retries in the model).
+var defaultPolicy = retryPolicy{Settle: true, Rounds: 1, Probes: 1}
+
+func (e *Engine) retry() retryPolicy {
+	if e.policy != nil {
+		return *e.policy
+	}
+	return defaultPolicy
 }
 
 func (e *Engine) clock() Clock {
@@ -176,11 +214,10 @@ func (e *Engine) knock(ctx context.Context, attempt int) (Timeline, error) {
 }
 
 // Open knocks and connects inside the window, retrying up to Retries times
-// when the connection attempt times out. Before a retry it waits until
-// everything the failed attempt sent is older than n·W, so no stale hit
-// counts in the server's time-limited checks, and then clears the server's
-// list with Sum knocks and one probe, so the old hits do not count toward
-// the 2·Sum+1 reset either.
+// when the connection attempt times out. After a failed attempt it clears
+// the server's list with Sum knocks and one probe, and waits until all it
+// sent is older than n·W, so that nothing left counts against the next
+// attempt: a retry starts 2·n·W + Margin after the one before.
 func (e *Engine) Open(ctx context.Context) (net.Conn, error) {
 	if err := e.check(); err != nil {
 		return nil, err
@@ -222,27 +259,49 @@ func (e *Engine) Open(ctx context.Context) (net.Conn, error) {
 	return nil, fmt.Errorf("%w after %d knock attempts: %w", ErrNoAnswer, e.Retries+1, lastErr)
 }
 
-// clear waits until the last attempt has aged out of every time-limited
-// check and then, when a Probe is configured, resets the server's list.
+// clear resets the server's list after a failed attempt and waits until
+// nothing sent counts against the next one, as the retry policy says.
 func (e *Engine) clear(ctx context.Context, attempt int, lastSent time.Time) error {
+	p := e.retry()
+	if e.Probe == nil {
+		p = retryPolicy{Settle: true}
+	}
+	if p.Settle && p.First {
+		if err := e.settle(ctx, attempt, lastSent); err != nil {
+			return err
+		}
+	}
+	for range p.Rounds {
+		if err := e.Knocks.Burst(e.Sequence.Sum() + p.Extra); err != nil {
+			return fmt.Errorf("clearing the server's list: %w", err)
+		}
+		if err := e.Probe.Burst(p.Probes); err != nil {
+			return fmt.Errorf("clearing the server's list: %w", err)
+		}
+	}
+	if p.Rounds > 0 {
+		e.trace(Event{Kind: EventFlush, Attempt: attempt})
+	}
+	if p.Settle && !p.First {
+		if p.Short {
+			ready := e.clock().Now().Add(e.Window + e.Margin)
+			e.trace(Event{Kind: EventWait, Attempt: attempt, Wait: e.Window + e.Margin})
+			return e.clock().SleepUntil(ctx, ready)
+		}
+		return e.settle(ctx, attempt, e.clock().Now())
+	}
+	return nil
+}
+
+// settle waits until everything sent by lastSent has aged out of every
+// time-limited check of the server's rules.
+func (e *Engine) settle(ctx context.Context, attempt int, lastSent time.Time) error {
 	clk := e.clock()
 	ready := lastSent.Add(e.schedule(lastSent).Span() + e.Margin)
 	if wait := ready.Sub(clk.Now()); wait > 0 {
 		e.trace(Event{Kind: EventWait, Attempt: attempt, Wait: wait})
-		if err := clk.SleepUntil(ctx, ready); err != nil {
-			return err
-		}
+		return clk.SleepUntil(ctx, ready)
 	}
-	if e.Probe == nil {
-		return nil
-	}
-	if err := e.Knocks.Burst(e.Sequence.Sum()); err != nil {
-		return fmt.Errorf("clearing the server's list: %w", err)
-	}
-	if err := e.Probe.Burst(1); err != nil {
-		return fmt.Errorf("clearing the server's list: %w", err)
-	}
-	e.trace(Event{Kind: EventFlush, Attempt: attempt})
 	return nil
 }
 

@@ -78,7 +78,7 @@ func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
-func TestEngineOpenRetriesWaitAndFlush(t *testing.T) {
+func TestEngineOpenRetriesFlushAndWait(t *testing.T) {
 	clk := &virtualClock{now: time.Unix(1000, 0)}
 	knocks := &recorder{clk: clk}
 	probe := &recorder{clk: clk}
@@ -102,14 +102,19 @@ func TestEngineOpenRetriesWaitAndFlush(t *testing.T) {
 	if len(dials) != 3 {
 		t.Fatalf("%d dials, want 3", len(dials))
 	}
-	// Each retry's flush waits until the previous dial's end is 4W+margin old.
+	// Each flush comes when the failed attempt's window closes, and the
+	// next attempt when the flush is 4W+margin old.
 	if len(probe.bursts) != 2 {
 		t.Fatalf("%d probes, want 2", len(probe.bursts))
 	}
 	for i, p := range probe.bursts {
 		prevEnd := dials[i].Add(time.Second - DefaultMargin) // dial deadline = start+4W
-		if got := p.Sub(prevEnd); got != 4*time.Second+DefaultMargin {
-			t.Errorf("flush %d came %v after the failed dial, want 4.05s", i+1, got)
+		if !p.Equal(prevEnd) {
+			t.Errorf("flush %d came %v after the failed attempt's window, want at once", i+1, p.Sub(prevEnd))
+		}
+		next := dials[i+1].Add(-3*time.Second - DefaultMargin) // the next attempt's first burst
+		if got := next.Sub(p); got != 4*time.Second+DefaultMargin {
+			t.Errorf("attempt %d started %v after flush %d, want 4.05s", i+2, got, i+1)
 		}
 	}
 	// Flush: Sum knocks in one burst before each retry, plus the 4 bursts of each attempt.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,7 +159,7 @@ func TestLabWrongSequenceNeverOpens(t *testing.T) {
 		wrong  string
 		protos []knocker.Protocol
 	}{
-		{"1233", both}, {"1235", []knocker.Protocol{knocker.UDP}}, {"1243", both}, {"2134", both},
+		{"1235", []knocker.Protocol{knocker.UDP}}, {"1243", both}, {"2134", both},
 		{"1134", both}, {"4321", both}, {"123", both}, {"9999", both},
 	} {
 		wrong := tc.wrong
@@ -185,6 +186,45 @@ func TestLabWrongSequenceNeverOpens(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLabShortLastBurstOnOnePort pins what the second SYN inside the window
+// does to the seed's rules when the secure port is the knock port: the
+// first SYN, meeting 1233, returns from CHECKKNOCKS and counts as a knock,
+// the last burst's fourth, and the second SYN opens, as the model says
+// (TestModelWrongSequence). It takes nothing from the rules' strength: any
+// client may send 1234 with its last knock a SYN. Shown by the counters:
+// one SYN counted as a knock, one accepted.
+func TestLabShortLastBurstOnOnePort(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []knocker.Protocol{knocker.UDP, knocker.TCP} {
+		t.Run(proto.String(), func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t, lab.Options{Sequence: "1234", Window: 1})
+			serve(t, l, 22)
+			seq, _ := knocker.ParseSequence("1233")
+			cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: proto, Window: time.Second, Trace: func(e knocker.Event) { t.Log(e) }}
+			if err := dialFromClient(t, l, cfg, ":22"); err != nil {
+				t.Fatalf("1233 for 1234 with a second SYN: %v, want open", err)
+			}
+			syns, accepted := uint64(0), uint64(0)
+			for _, c := range l.Counters(t, 4) {
+				switch {
+				case c.Chain == "INPUT" && strings.Contains(c.Spec, "--tcp-flags") && strings.Contains(c.Spec, "--set"):
+					syns = c.Packets
+				case strings.HasPrefix(c.Chain, "CHECKKNOCKS") && strings.HasSuffix(c.Spec, "-j ACCEPT"):
+					accepted = c.Packets
+				}
+			}
+			wantSYNs := uint64(1) // the first connection's SYN
+			if proto == knocker.TCP {
+				wantSYNs += 9 // and the knocks
+			}
+			if syns != wantSYNs || accepted != 1 {
+				t.Errorf("%d SYNs counted as knocks and %d accepted, want %d and 1", syns, accepted, wantSYNs)
+			}
+		})
 	}
 }
 
@@ -355,5 +395,54 @@ func TestLabConcurrentDialsSerialize(t *testing.T) {
 	}
 	if len(acc.ch) != n {
 		t.Errorf("server accepted %d connections, want %d", len(acc.ch), n)
+	}
+}
+
+// TestLabSecondSYN: the server drops the first SYN to the secure port (the
+// kernel would retransmit it after 1 s, past a 1 s window); the second
+// connection of the window gets in on the first attempt. Shown by the
+// counters: the drop rule met one SYN, the rules accepted one.
+func TestLabSecondSYN(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []knocker.Protocol{knocker.UDP, knocker.TCP} {
+		t.Run(proto.String(), func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, KnockPort: 443, SecurePort: 22})
+			serve(t, l, 22)
+			// nth mode with --packet 0 matches the first SYN, and the next
+			// a thousand later.
+			l.Server.Run(t, "iptables", "-t", "raw", "-I", "PREROUTING", "-i", "eth0", "-p", "tcp", "--syn", "--dport", "22",
+				"-m", "statistic", "--mode", "nth", "--every", "1000", "--packet", "0", "-j", "DROP")
+			seq, _ := knocker.ParseSequence("1234")
+			attempts := 0
+			cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 443, Sequence: seq, Protocol: proto, Window: time.Second, Retries: 2,
+				Trace: func(e knocker.Event) {
+					t.Log(e)
+					if e.Kind == knocker.EventDial {
+						attempts = e.Attempt
+					}
+				}}
+			if err := dialFromClient(t, l, cfg, ":22"); err != nil {
+				t.Fatalf("Dial with the first SYN dropped: %v", err)
+			}
+			if attempts != 1 {
+				t.Errorf("opened on attempt %d, want 1", attempts)
+			}
+			dropped := uint64(0)
+			for _, c := range l.TableCounters(t, 4, "raw") {
+				if c.Chain == "PREROUTING" && strings.Contains(c.Spec, "statistic") {
+					dropped = c.Packets
+				}
+			}
+			accepted := uint64(0)
+			for _, c := range l.Counters(t, 4) {
+				if strings.HasPrefix(c.Chain, "CHECKKNOCKS") && strings.HasSuffix(c.Spec, "-j ACCEPT") {
+					accepted = c.Packets
+				}
+			}
+			if dropped != 1 || accepted != 1 {
+				t.Errorf("%d SYNs dropped and %d accepted, want 1 and 1", dropped, accepted)
+			}
+		})
 	}
 }
