@@ -39,7 +39,7 @@ func newRawSender(t Target) (Sender, error) {
 	src := t.Source
 	if !src.IsValid() {
 		var err error
-		if src, err = localAddrFor(dst, t.Interface); err != nil {
+		if src, err = localAddrFor(dst, netip.Addr{}, t.Interface); err != nil {
 			return nil, err
 		}
 	}
@@ -68,10 +68,14 @@ func newRawSender(t Target) (Sender, error) {
 	}, nil
 }
 
-// localAddrFor returns the source address the kernel would use to reach dst,
-// found by connecting a UDP socket, which sends nothing.
-func localAddrFor(dst netip.AddrPort, ifname string) (netip.Addr, error) {
+// localAddrFor returns the source address the kernel would use to reach dst
+// from src (any, when not valid) by device ifname (any, when ""), found by
+// connecting a UDP socket, which sends nothing.
+func localAddrFor(dst netip.AddrPort, src netip.Addr, ifname string) (netip.Addr, error) {
 	d := net.Dialer{Control: bindControl(ifname)}
+	if src.IsValid() {
+		d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+	}
 	c, err := d.Dial("udp", dst.String())
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("finding the source address for %v: %w", dst.Addr(), err)

@@ -188,7 +188,7 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 	if !found {
 		return plain, nil
 	}
-	if err := checkHostname(inv.Alias); err != nil {
+	if err := CheckHostname(inv.Alias); err != nil {
 		return Plan{}, err
 	}
 	var viaArgs string
@@ -210,12 +210,7 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		if r.Quiet {
 			w.Progress = "never"
 		}
-		if r.ConnectTimeout > 0 {
-			// With a ProxyCommand, ssh's ConnectTimeout also bounds the
-			// wait for the server's banner, which the knock delays: give
-			// ssh the knock's time on top (the first -o wins).
-			timeout = r.ConnectTimeout + st.Config.Budget()
-		}
+		timeout = WrapperTimeout(r.ConnectTimeout, st.Config.Budget())
 		if st.Share >= 0 && shareSupported && !r.Sharing && !r.Tunnel && !userShares(inv) {
 			if share, err = newShare(r, st.Share); err != nil {
 				w.Warn("not sharing the connection: " + err.Error())
@@ -242,13 +237,26 @@ func (w Wrapper) Command(ctx context.Context, args []string) (Plan, error) {
 		log = share.Log
 	}
 	argv := []string{w.SSH, "-o", "ProxyCommand=" + w.proxyCommand(sshConfig, log)}
-	if timeout > 0 {
-		argv = append(argv, "-o", fmt.Sprintf("ConnectTimeout=%d", int((timeout+time.Second-1)/time.Second)))
+	if timeout > 0 { // before the user's arguments: the first -o wins
+		argv = append(argv, "-o", fmt.Sprintf("ConnectTimeout=%d", int(timeout/time.Second)))
 	}
 	if share != nil {
 		argv = append(argv, share.Args()...)
 	}
 	return Plan{Argv: append(argv, args...), Share: share}, nil
+}
+
+// WrapperTimeout returns the ConnectTimeout the wrapper gives ssh for a
+// host whose own is timeout (0 for none) and whose knock takes budget at
+// most (knocker.Config.Budget): with a ProxyCommand, ssh's
+// ConnectTimeout also bounds the wait for the server's banner, which the
+// knock delays, so the knock's time goes on top, rounded up to whole
+// seconds as ssh takes them; 0 when there is no timeout.
+func WrapperTimeout(timeout, budget time.Duration) time.Duration {
+	if timeout <= 0 {
+		return 0
+	}
+	return (timeout + budget + time.Second - 1).Truncate(time.Second)
 }
 
 // userShares reports ssh options on the command line that set up sharing:
@@ -294,11 +302,12 @@ func (w Wrapper) proxyCommand(sshConfig, log string) string {
 	return b.String()
 }
 
-// checkHostname refuses a destination ssh would expand unquoted into the
+// CheckHostname refuses a destination ssh would expand unquoted into the
 // ProxyCommand's shell command line: OpenSSH before 9.6 passes shell
 // metacharacters in %n through (CVE-2023-51385), and knockssh must not
-// bring that back by adding a ProxyCommand.
-func checkHostname(alias string) error {
+// bring that back by adding a ProxyCommand. The wrapper refuses such a
+// destination when a stanza applies to it.
+func CheckHostname(alias string) error {
 	bad := strings.HasPrefix(alias, "-") || strings.ContainsAny(alias, "'`\"$\\;&<>|(){}") // as ssh 9.6
 	for _, r := range alias {
 		if r <= ' ' || r == 0x7f {

@@ -28,6 +28,23 @@ const (
 // Release{9, 2}. The zero Release stands for the latest.
 type Release struct{ Major, Minor int }
 
+// String returns the release as "9.2", or "latest" for the zero Release.
+func (r Release) String() string {
+	if r == (Release{}) {
+		return "latest"
+	}
+	return fmt.Sprintf("%d.%d", r.Major, r.Minor)
+}
+
+// RefusesMetachars reports whether ssh of release r refuses a host name
+// with shell metacharacters on its command line, which it would otherwise
+// put as typed into a ProxyCommand's %h and %n (CVE-2023-51385): OpenSSH
+// 9.6 and later. A distribution may have brought the fix to an older
+// release; the release number cannot tell.
+func (r Release) RefusesMetachars() bool {
+	return r == Release{} || r.Major > 9 || r.Major == 9 && r.Minor >= 6
+}
+
 // tagOption reports whether ssh of release r reads -P with a value.
 func (r Release) tagOption() bool {
 	return r == Release{} || r.Major > 9 || r.Major == 9 && r.Minor >= 4
@@ -51,11 +68,31 @@ func ParseRelease(banner string) (Release, error) {
 
 // SSHRelease runs ssh -V and returns the release of the ssh program.
 func SSHRelease(ctx context.Context, ssh string) (Release, error) {
+	_, r, err := SSHVersion(ctx, ssh)
+	return r, err
+}
+
+// SSHVersion runs ssh -V and returns its banner, the first line it
+// prints, and the release the banner names; the error is for a program
+// that fails or names no OpenSSH release (the banner is returned then too).
+func SSHVersion(ctx context.Context, ssh string) (banner string, r Release, err error) {
 	out, err := exec.CommandContext(ctx, ssh, "-V").CombinedOutput()
+	banner = firstLine(string(out))
 	if err != nil {
-		return Release{}, fmt.Errorf("%s -V: %w", ssh, err)
+		return banner, Release{}, fmt.Errorf("%s -V: %w", ssh, err)
 	}
-	return ParseRelease(string(out))
+	r, err = ParseRelease(banner)
+	return banner, r, err
+}
+
+// firstLine returns the first line of out that is not blank, trimmed.
+func firstLine(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	return ""
 }
 
 // Invocation is an ssh command line as OpenSSH's ssh parses it.

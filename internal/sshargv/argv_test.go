@@ -314,6 +314,64 @@ func TestParseRelease(t *testing.T) {
 	}
 }
 
+// TestReleaseMetachars: OpenSSH refuses shell metacharacters in host
+// names from 9.6 on (CVE-2023-51385).
+func TestReleaseMetachars(t *testing.T) {
+	for _, tt := range []struct {
+		r    Release
+		want bool
+		str  string
+	}{
+		{Release{}, true, "latest"},
+		{Release{8, 9}, false, "8.9"},
+		{Release{9, 5}, false, "9.5"},
+		{Release{9, 6}, true, "9.6"},
+		{Release{9, 10}, true, "9.10"},
+		{Release{10, 0}, true, "10.0"},
+	} {
+		if got := tt.r.RefusesMetachars(); got != tt.want || tt.r.String() != tt.str {
+			t.Errorf("%s: RefusesMetachars %v, want %v; String %q, want %q", tt.r, got, tt.want, tt.r, tt.str)
+		}
+	}
+}
+
+// TestFirstLine: ssh -V's banner is its first line that is not blank.
+func TestFirstLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026\n": "OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026",
+		"\n  \nOpenSSH_9.6p1\nmore\n":                                  "OpenSSH_9.6p1",
+		"":                                                             "",
+		" \r\n":                                                        "",
+	} {
+		if got := firstLine(in); got != want {
+			t.Errorf("firstLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzParseRelease: ssh -V's output comes from whatever program is
+// called ssh; any text gives a release that is one, or an error.
+func FuzzParseRelease(f *testing.F) {
+	for _, s := range []string{"OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024", "OpenSSH_for_Windows_9.5p1", "OpenSSH_-1.2", "OpenSSH_9.-1", "OpenSSH_99999999999999999999.1", "Sun_SSH_1.1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, banner string) {
+		r, err := ParseRelease(banner)
+		if err != nil {
+			if r != (Release{}) {
+				t.Errorf("ParseRelease(%q) = %v with error %v", banner, r, err)
+			}
+			return
+		}
+		if r.Major < 1 || r.Minor < 0 || !strings.HasPrefix(strings.TrimSpace(banner), "OpenSSH_") {
+			t.Errorf("ParseRelease(%q) = %v", banner, r)
+		}
+		if again, err := ParseRelease("OpenSSH_" + r.String()); err != nil || again != r {
+			t.Errorf("ParseRelease(%q) = %v, but %v reads back as %v, %v", banner, r, r, again, err)
+		}
+	})
+}
+
 // TestSSHReleaseInstalled asks the installed ssh, which CI must have.
 func TestSSHReleaseInstalled(t *testing.T) {
 	ssh, err := exec.LookPath("ssh")

@@ -68,6 +68,9 @@ import (
 type Stanza struct {
 	// Alias is the name the user typed, which the Host patterns matched.
 	Alias string
+	// Where is the KnockSequence line that applies, as "path:line"; ""
+	// when none does.
+	Where string
 	// Address is KnockAddress: the address to knock on, "" for the
 	// HostName ssh connects to.
 	Address string
@@ -248,6 +251,9 @@ func (l *lookup) line(line sshconfig.Line, ssh bool) error {
 	if line.Active && l.from[kw.name] == "" {
 		l.st = next
 		l.from[kw.name] = line.Path
+		if kw.name == "KnockSequence" {
+			l.st.Where = line.Where()
+		}
 		if ssh && !slices.Contains(l.ssh, line.Path) {
 			l.ssh = append(l.ssh, line.Path)
 		}

@@ -249,6 +249,11 @@ func TestLookupIncludeRelative(t *testing.T) {
 	if err != nil || !found || st.Config.Port != 2000 || st.Config.Sequence.Digits() != "1111" {
 		t.Errorf("knock config: port %d, sequence %s, found %v, %v; want port 2000 and the sequence of etc/sub/seq.conf", st.Config.Port, st.Config.Sequence.Digits(), found, err)
 	}
+	// Where names the KnockSequence line that applies, in the file that
+	// holds it.
+	if want := filepath.Join(root, "etc", "sub", "seq.conf") + ":1"; st.Where != want {
+		t.Errorf("knock config: Where %q, want %q", st.Where, want)
+	}
 
 	writeFile(t, filepath.Join(root, "etc", "ssh.conf"), "Host h\n  Include seq.conf\n", 0o600)
 	writeFile(t, filepath.Join(root, "etc", "seq.conf"), "KnockSequence 1111\n", 0o600)
