@@ -15,6 +15,7 @@ complete -c knockssh -l proxy -d 'act as ssh\'s ProxyCommand: ALIAS HOST PORT (%
 complete -c knockssh -l has-stanza -d 'exit 0 when a knock stanza applies to ALIAS (for Match exec)'
 complete -c knockssh -l native -d 'connect with the built-in ssh client, no ssh program needed: ssh options, DESTINATION [COMMAND]'
 complete -c knockssh -l knock -d 'knock only, and exit 0 once the window is open'
+complete -c knockssh -l check -d 'diagnose DESTINATION: its stanza, knock time, ConnectTimeout, OpenSSH, permissions, route; sends nothing'
 complete -c knockssh -l init -d 'append a stanza with a new random sequence for DESTINATION to the knock config, and print the server\'s rules'
 complete -c knockssh -l new-sequence -d 'print a random knock sequence (crypto/rand) of --bursts bursts'
 complete -c knockssh -l rules -d 'server side: print the firewall rules for DESTINATION\'s knock stanza or the flags'

@@ -78,6 +78,7 @@ func TestBashCompletion(t *testing.T) {
 	for _, tc := range []struct{ words, want, not string }{
 		{"knockssh --pro", "--proxy", "--rules"},
 		{"knockssh --new-s", "--new-sequence", "--proxy"},
+		{"knockssh --ch", "--check", "--knock"},
 		{"knockssh home", "homeserver", "other"},
 		{"knockssh me@home", "homeserver", ""},
 		{"knockssh --protocol t", "tcp", "udp"},

@@ -99,6 +99,23 @@ var modes = []*mode{
 		run:   knockOnly,
 	},
 	{
+		name: "check",
+		help: "diagnose DESTINATION (its stanza, knock time, ConnectTimeout, OpenSSH, permissions, route), sending nothing",
+		synopsis: `  knockssh --check [--config FILE] [--ssh-config FILE] [ssh options] DESTINATION
+      Diagnose "it doesn't work", one fact a line: the knock stanza that
+      applies (file:line), the knock's time with and without retries, ssh's
+      ConnectTimeout and whether it leaves the knock room, the OpenSSH
+      release and the CVE-2023-51385 guard, the knock configs' and the lock
+      directory's permissions, the knock address and the interface knocks
+      leave by. ssh options (-F, -o ConnectTimeout=10, ...) are read as
+      the wrapper reads them. Sends no knock and opens no connection; never
+      shows the sequence. Exits 1, with a line for each, when something
+      found would stop a connection.
+`,
+		flags: []string{"config", "ssh-config"},
+		raw:   runCheck,
+	},
+	{
 		name: "init",
 		help: "append a stanza with a new random sequence for DESTINATION to the knock config, and print the server's rules",
 		synopsis: `  knockssh --init [--bursts N] [--port P] [--window W] [--protocol PROTO] [--config FILE] DESTINATION

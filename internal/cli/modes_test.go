@@ -35,7 +35,7 @@ func TestModeTable(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"", "proxy", "has-stanza", "native", "knock", "init", "new-sequence", "rules", "install", "uninstall", "server-status", "watch", "interfaces", "version"}
+	want := []string{"", "proxy", "has-stanza", "native", "knock", "check", "init", "new-sequence", "rules", "install", "uninstall", "server-status", "watch", "interfaces", "version"}
 	if !slices.Equal(names, want) {
 		t.Errorf("modes in the order %q, want %q", names, want)
 	}
