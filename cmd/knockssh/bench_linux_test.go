@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,12 +18,13 @@ import (
 
 // rssEnv, when set in the environment of the test binary, makes it run
 // the command in its arguments, wait, and append the command's peak RSS in
-// KiB to the file the variable names: the ProxyCommand wrapper with which
-// BenchmarkFrontEnd measures the proxy's memory.
+// KiB and its user and system CPU time in microseconds to the file the
+// variable names: the ProxyCommand wrapper with which BenchmarkFrontEnd
+// measures the proxy's memory and CPU, and nc's.
 const rssEnv = "KNOCKSSH_BENCH_RSS"
 
 func init() {
-	if out := os.Getenv(rssEnv); out != "" && len(os.Args) > 2 && os.Args[2] == "--proxy" {
+	if out := os.Getenv(rssEnv); out != "" && len(os.Args) > 2 && (os.Args[2] == "--proxy" || filepath.Base(os.Args[1]) == "nc") {
 		os.Exit(runRSSWrapper(out, os.Args[1:]))
 	}
 }
@@ -47,7 +47,7 @@ func runRSSWrapper(out string, argv []string) int {
 		fmt.Fprintln(os.Stderr, ferr)
 		return 1
 	}
-	fmt.Fprintln(f, ru.Maxrss)
+	fmt.Fprintln(f, ru.Maxrss, ru.Utime.Nano()/1000, ru.Stime.Nano()/1000)
 	f.Close()
 	return cmd.ProcessState.ExitCode()
 }
@@ -58,6 +58,8 @@ func runRSSWrapper(out string, argv []string) int {
 //     "ssh lab true" to an open port (the same sshd without the listener);
 //   - the throughput of a 1 GiB scp download through "knockssh --proxy"
 //     against nc as the ProxyCommand;
+//   - the CPU time (user + system) the proxy takes for that copy against
+//     nc's;
 //   - the proxy's peak RSS during that copy.
 //
 // Medians of several runs; make bench prints the table (about a minute and
@@ -70,6 +72,7 @@ func BenchmarkFrontEnd(b *testing.B) {
 	}
 	var knock, plain, viaProxy, viaNC []time.Duration
 	var rss []int
+	var cpuProxy, cpuNC []time.Duration
 	for i := 0; i < b.N; i++ {
 		f := newFront(b, labStanza)
 		open := lab.New(b, lab.Options{Sequence: "1234", Window: 1, KnockPort: 22, SecurePort: 22, SSHD: true, Listener: "none"})
@@ -84,7 +87,7 @@ func BenchmarkFrontEnd(b *testing.B) {
 		if err := os.Truncate(blob, size); err != nil {
 			b.Fatal(err)
 		}
-		rssFile := filepath.Join(open.Dir, "rss")
+		rssFile, ncFile := filepath.Join(open.Dir, "rss"), filepath.Join(open.Dir, "rss-nc")
 		self, err := os.Executable()
 		if err != nil {
 			b.Fatal(err)
@@ -92,20 +95,39 @@ func BenchmarkFrontEnd(b *testing.B) {
 		empty := filepath.Join(open.Dir, "knock_config")
 		writeFile(b, empty, "")
 		proxy := fmt.Sprintf("ProxyCommand=%s %s --proxy --config %s %%n %%h %%p", self, knocksshBin, empty)
-		rssEnvs := append(env, rssEnv+"="+rssFile)
-		timed(b, open.Client, env, "scp", "-F", open.SSH.Config, "lab:"+blob, "/dev/null") // warm the page cache
+		rssEnvs := append(slices.Clip(env), rssEnv+"="+rssFile)
+		ncEnvs := append(slices.Clip(env), rssEnv+"="+ncFile)
+		ncProxy := fmt.Sprintf("ProxyCommand=%s nc %%h %%p", self)
+		// One core for the server's sshd, one for the client's scp, ssh and
+		// relay: on two cores, where the scheduler puts three busy
+		// processes moved the median by half from run to run; pinned, the
+		// relay's CPU is what it takes from ssh.
+		pinServer(b, open)
+		pin := func(args ...string) []string { return append([]string{"-c", "0", "scp"}, args...) }
+		timed(b, open.Client, env, "taskset", pin("-F", open.SSH.Config, "lab:"+blob, "/dev/null")...) // warm the page cache
 		for range 5 {
-			viaProxy = append(viaProxy, timed(b, open.Client, rssEnvs, "scp", "-F", open.SSH.Config, "-o", proxy, "lab:"+blob, "/dev/null"))
-			viaNC = append(viaNC, timed(b, open.Client, env, "scp", "-F", open.SSH.Config, "-o", "ProxyCommand=nc %h %p", "lab:"+blob, "/dev/null"))
+			viaProxy = append(viaProxy, timed(b, open.Client, rssEnvs, "taskset", pin("-F", open.SSH.Config, "-o", proxy, "lab:"+blob, "/dev/null")...))
+			viaNC = append(viaNC, timed(b, open.Client, ncEnvs, "taskset", pin("-F", open.SSH.Config, "-o", ncProxy, "lab:"+blob, "/dev/null")...))
 		}
-		data, err := os.ReadFile(rssFile)
-		if err != nil {
-			b.Fatal(err)
+		readUsage := func(file string, cpu *[]time.Duration, rss *[]int) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				var kib int
+				var user, sys int64
+				if _, err := fmt.Sscan(line, &kib, &user, &sys); err != nil {
+					b.Fatalf("%s: %q: %v", file, line, err)
+				}
+				*cpu = append(*cpu, time.Duration(user+sys)*time.Microsecond)
+				if rss != nil {
+					*rss = append(*rss, kib)
+				}
+			}
 		}
-		for _, s := range strings.Fields(string(data)) {
-			n, _ := strconv.Atoi(s)
-			rss = append(rss, n)
-		}
+		readUsage(rssFile, &cpuProxy, &rss)
+		readUsage(ncFile, &cpuNC, nil)
 	}
 	floor := 3*time.Second + median(plain)
 	mibps := func(d time.Duration) float64 { return size / d.Seconds() / (1 << 20) }
@@ -113,11 +135,28 @@ func BenchmarkFrontEnd(b *testing.B) {
 	fmt.Printf("%-44s %12v %12v %8.3f\n", "knockssh lab true vs 3W + plain ssh", median(knock).Round(time.Millisecond), floor.Round(time.Millisecond), float64(median(knock))/float64(floor))
 	fmt.Printf("%-44s %12v %12s\n", "  overhead over the floor (target <= 100ms)", (median(knock) - floor).Round(time.Millisecond), "")
 	fmt.Printf("%-44s %8.0f MiB/s %6.0f MiB/s %8.3f\n", "1 GiB scp via --proxy vs nc (target >= 0.95)", mibps(median(viaProxy)), mibps(median(viaNC)), float64(median(viaNC))/float64(median(viaProxy)))
+	fmt.Printf("%-44s %10.0f ms %10.0f ms %8.3f\n", "CPU for the 1 GiB vs nc's (target <= 1.0)", float64(median(cpuProxy).Milliseconds()), float64(median(cpuNC).Milliseconds()), float64(median(cpuProxy))/float64(median(cpuNC)))
 	fmt.Printf("%-44s %9d KiB\n", "--proxy peak RSS during the copy", slices.Max(rss))
 	fmt.Printf("(%d knocked logins, %d plain, %d copies each way)\n\n", len(knock), len(plain), len(viaProxy))
 	b.ReportMetric(float64((median(knock) - floor).Milliseconds()), "overhead-ms")
 	b.ReportMetric(float64(median(viaNC))/float64(median(viaProxy)), "relay-ratio")
+	b.ReportMetric(float64(median(cpuProxy))/float64(median(cpuNC)), "relay-cpu-ratio")
 	b.ReportMetric(float64(slices.Max(rss)), "proxy-rss-KiB")
+}
+
+// pinServer moves every process of l's server namespace (its sshd, whose
+// sessions inherit the mask) to CPU 1.
+func pinServer(b *testing.B, l *lab.Lab) {
+	b.Helper()
+	out, err := exec.Command("ip", "netns", "pids", l.Server.Name).Output()
+	if err != nil {
+		b.Fatalf("ip netns pids: %v", err)
+	}
+	for _, pid := range strings.Fields(string(out)) {
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", "1", pid).CombinedOutput(); err != nil {
+			b.Fatalf("taskset %s: %v: %s", pid, err, out)
+		}
+	}
 }
 
 // timed runs a command in a lab namespace with env and returns how long

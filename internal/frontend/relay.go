@@ -13,9 +13,8 @@ import (
 // half of conn is closed (so the server sees EOF) and the copy from the
 // server goes on; when the server closes, Relay returns. io.Copy lets the
 // runtime use splice(2) where it can. On Linux, a TCP connection relayed
-// to and from files (ssh's pipes) takes a faster path: blocking splice(2)
-// between the socket and the pipes, with no copy through user space and no
-// goroutine hand-offs.
+// to and from pipes (ssh's) takes a faster path: splice(2) between the
+// socket and the pipes, with no copy through user space.
 func Relay(conn net.Conn, in io.Reader, out io.Writer) error {
 	if done, err := relayFiles(conn, in, out); done {
 		return err

@@ -126,3 +126,57 @@ func TestRelayInteractive(t *testing.T) {
 	}
 	inW.Close()
 }
+
+// TestRelayTrickle: stdin that empties again and again between small
+// writes, as an interactive session's does; every byte gets through and
+// back, and the relay returns.
+func TestRelayTrickle(t *testing.T) {
+	for range 5 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			ln.Close()
+			if err != nil {
+				return
+			}
+			data, _ := io.ReadAll(c)
+			c.Write(data)
+			c.Close()
+		}()
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inR, inW, _ := os.Pipe()
+		outR, outW, _ := os.Pipe()
+		want := make([]byte, 256<<10)
+		rand.Read(want)
+		go func() {
+			for b := want; len(b) > 0; b = b[4<<10:] {
+				inW.Write(b[:4<<10])
+				time.Sleep(200 * time.Microsecond)
+			}
+			inW.Close()
+		}()
+		got := make(chan []byte)
+		go func() { b, _ := io.ReadAll(outR); got <- b }()
+		done := make(chan error)
+		go func() { done <- Relay(conn, inR, outW); outW.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Relay: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Relay did not return")
+		}
+		if b := <-got; !bytes.Equal(b, want) {
+			t.Errorf("got %d bytes back, want %d", len(b), len(want))
+		}
+		inR.Close()
+		outR.Close()
+	}
+}
