@@ -3,7 +3,7 @@
 # and the knock stanzas; everything else is ssh's own completion.
 
 _knockssh_modes='--proxy --has-stanza --native --knock --check --init --new-sequence --rules --install --uninstall --server-status --watch --interfaces --version --help'
-_knockssh_options='--config --ssh-config --knock-verbose --verbose --log --progress --port --sequence --window --protocol --margin --retries --source --interface --ipv4 --ipv6 --settings --bursts --secure-port --tag --dnat --format --family --dry-run --list --count --duration'
+_knockssh_options='--config --ssh-config --knock-verbose --verbose --log --progress --port --sequence --window --protocol --margin --retries --source --interface --ipv4 --ipv6 --settings --bursts --secure-port --tag --dnat --format --output --family --dry-run --list --count --duration'
 
 # _knockssh_hosts prints the plain Host names (no patterns) of the ssh
 # config and the knock configs.
@@ -18,7 +18,7 @@ _knockssh_hosts() {
 _knockssh() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	case $prev in
-	--config | --ssh-config | --settings)
+	--config | --ssh-config | --settings | --output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;

@@ -48,6 +48,7 @@ complete -c knockssh -l secure-port -r -d 'the PORT the knock opens (default: th
 complete -c knockssh -l tag -r -d 'the TAG that names the rules\' chains and recent list (default INPUT, as the seed\'s portKnockListener INPUT)'
 complete -c knockssh -l dnat -d 'the knock port is DNAT\'ed to --secure-port (UDP knocks only)'
 complete -c knockssh -l format -x -a 'restore shell' -d 'the output FORMAT: restore (an iptables-restore file) or shell (a portKnockListener function)'
+complete -c knockssh -l output -r -d 'write to FILE, created with mode 0600, instead of standard output'
 complete -c knockssh -l family -x -a '4 6 both' -d 'the address FAMILY: 4 (iptables), 6 (ip6tables) or both'
 complete -c knockssh -l dry-run -d 'show what would change, change nothing'
 complete -c knockssh -l list -r -d 'the recent list NAME to read (default knocks_TAG, knocks_INPUT without --tag)'

@@ -135,6 +135,16 @@ func TestInstallUninstall(t *testing.T) {
 	if strings.Contains(stderr, "inserted") {
 		t.Errorf("--install inserted a conntrack rule though INPUT has one: %s", stderr)
 	}
+	// The kernel's default lets every user read the list: said, with the
+	// fix (CI's kernels keep the default; a server fixed reads 0600).
+	if perms, err := os.ReadFile("/sys/module/xt_recent/parameters/ip_list_perms"); err != nil {
+		t.Fatal(err)
+	} else if p := strings.TrimSpace(string(perms)); p == "420" && (!strings.Contains(stderr, "readable by every local user (xt_recent's ip_list_perms 0644") ||
+		!strings.Contains(stderr, "hint: put \"options xt_recent ip_list_perms=0600")) {
+		t.Errorf("--install with ip_list_perms 0644 does not warn with the fix: %s", stderr)
+	} else if p == "384" && strings.Contains(stderr, "ip_list_perms") {
+		t.Errorf("--install warns about ip_list_perms 0600: %s", stderr)
+	}
 	installed := saveState(t, l)
 	if installed == before {
 		t.Fatal("--install changed nothing")

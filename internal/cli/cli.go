@@ -85,6 +85,7 @@ type options struct {
 	tag        string
 	dnat       bool
 	format     string
+	output     string
 	family     string
 	dryRun     bool
 	list       string

@@ -125,7 +125,7 @@ var modes = []*mode{
       there already applies to DESTINATION, and print the matching server
       rules (as --rules does) for the server's "knockssh --install".
 `,
-		flags: []string{"config", "bursts", "port", "secure-port", "window", "protocol", "tag", "sequence"},
+		flags: []string{"config", "bursts", "port", "secure-port", "window", "protocol", "tag", "sequence", "output"},
 		run:   runInit,
 	},
 	{
@@ -136,7 +136,7 @@ var modes = []*mode{
       knocks each, the digits uniform, from the system's secure random
       source. Its knocks add up to at most 127, as the rules need.
 `,
-		flags: []string{"bursts"},
+		flags: []string{"bursts", "output"},
 		run:   runNewSequence,
 	},
 	{
@@ -146,9 +146,10 @@ var modes = []*mode{
       Print the server's Open Sesamy rules (the seed's portKnockListener,
       any number of bursts) for DESTINATION's knock stanza, or for --port,
       --secure-port, --window, --sequence and --tag; flags override the
-      stanza. The output encodes the sequence: keep it secret.
+      stanza. The output encodes the sequence: keep it secret; --output
+      FILE writes it with mode 0600.
 `,
-		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "format", "family", "interface"),
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "format", "family", "interface", "output"),
 		run:   runRules,
 	},
 	{
@@ -186,8 +187,9 @@ var modes = []*mode{
       On the server: read /proc/net/xt_recent/knocks_TAG and show, per
       source address, its hits grouped into bursts with their ages, and, for
       DESTINATION's stanza or --sequence and --window, how far the knock got
-      and whether the rules will open. Needs no root where the list is
-      readable (ip_list_perms, 0644 by default); as root the ages are exact.
+      and whether the rules will open. Run it as root: a list others can
+      read (xt_recent's ip_list_perms, 0644 by default) gives the sequence
+      away, and --install says how to close it.
 `,
 		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "list", "verbose"),
 		run:   runStatus,
@@ -297,6 +299,9 @@ var optionTable = []option{
 	}},
 	{"format", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.format, "format", "restore", "the output `FORMAT`: restore (an iptables-restore file) or shell (a portKnockListener function)")
+	}},
+	{"output", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.output, "output", "", "write to `FILE`, created with mode 0600 and replaced only when complete, instead of standard output (the output encodes the sequence)")
 	}},
 	{"family", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.family, "family", "both", "the address `FAMILY`: 4 (iptables), 6 (ip6tables) or both")

@@ -129,7 +129,16 @@ func runRules(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 			fmt.Fprintf(s.err, "knockssh: warning: on this machine: %v\n", err)
 		}
 	}
-	io.WriteString(s.out, text)
+	out, commit, _, err := secretOutput(o, s)
+	if err != nil {
+		printErr(s.err, err)
+		return exitFail
+	}
+	io.WriteString(out, text)
+	if err := commit(); err != nil {
+		printErr(s.err, err)
+		return exitFail
+	}
 	return exitOK
 }
 
@@ -177,6 +186,9 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 	}
 	tool := map[int]string{4: "iptables", 6: "ip6tables"}
 	if o.dryRun {
+		if !remove {
+			warnListPerms(s.err)
+		}
 		for _, c := range changes {
 			if c.Empty() {
 				fmt.Fprintf(s.out, "# %s: no change\n", tool[c.Family])
@@ -194,6 +206,9 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 		return exitFail
 	}
+	if !remove {
+		warnListPerms(s.err) // the rules have loaded xt_recent by now
+	}
 	what := "installed"
 	if remove {
 		what = "removed"
@@ -209,4 +224,22 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		}
 	}
 	return exitOK
+}
+
+// warnListPerms warns, with the fix, when users other than root can read
+// the recent lists: their timestamps encode the sequence. It is a warning,
+// not a refusal: the kernel's default (0644) is on every server until the
+// module is reloaded, and the knock still shuts out those who are not
+// logged in to the server.
+func warnListPerms(stderr io.Writer) {
+	k, err := firewall.ReadKernel()
+	if err == nil {
+		err = k.CheckListPerms()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "knockssh: warning: %v\n", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintf(stderr, "knockssh: hint: %s\n", h)
+		}
+	}
 }

@@ -61,7 +61,16 @@ func runNewSequence(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) i
 		printErr(s.err, err)
 		return exitUsage
 	}
-	fmt.Fprintln(s.out, seq.Digits())
+	out, commit, _, err := secretOutput(o, s)
+	if err != nil {
+		printErr(s.err, err)
+		return exitFail
+	}
+	fmt.Fprintln(out, seq.Digits())
+	if err := commit(); err != nil {
+		printErr(s.err, err)
+		return exitFail
+	}
 	return exitOK
 }
 
@@ -169,14 +178,33 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 	if proto != knocker.UDP {
 		stanza += "    KnockProtocol " + proto.String() + "\n"
 	}
-	if err := appendStanza(path, stanza); err != nil {
+	// The rules first, to --output's temporary file, so that a file that
+	// cannot be written leaves the knock config as it was.
+	out, commit, abort, err := secretOutput(o, s)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.err, "knockssh: added a stanza for %s to %s (%d bursts, knock port %d, window %ds); the server's rules follow on stdout: keep them secret too\n",
-		dest, path, len(seq), spec.KnockPort, spec.Window)
-	fmt.Fprintf(s.out, "# The server rules for %s's new knock stanza, as \"knockssh --rules %s\" prints them.\n", dest, dest)
-	fmt.Fprintf(s.out, "# Load them as root with iptables-restore --noflush (and ip6tables-restore --noflush),\n# or copy the stanza to the server and run \"knockssh --install %s\" there.\n", dest)
-	fmt.Fprint(s.out, spec.Restore(firewall.RestoreOptions{Families: []int{4, 6}, Conntrack: true}))
+	where := "on stdout"
+	if o.output != "" {
+		where = "in " + o.output
+		fmt.Fprintf(out, "# The server rules for %s's new knock stanza, as \"knockssh --rules %s\" prints them.\n", dest, dest)
+		fmt.Fprintf(out, "# Load them as root with iptables-restore --noflush (and ip6tables-restore --noflush),\n# or copy the stanza to the server and run \"knockssh --install %s\" there.\n", dest)
+		fmt.Fprint(out, spec.Restore(firewall.RestoreOptions{Families: []int{4, 6}, Conntrack: true}))
+	}
+	if err := appendStanza(path, stanza); err != nil {
+		abort()
+		return err
+	}
+	if err := commit(); err != nil {
+		return fmt.Errorf("added the stanza for %s to %s, but %w", dest, path, err)
+	}
+	fmt.Fprintf(s.err, "knockssh: added a stanza for %s to %s (%d bursts, knock port %d, window %ds); the server's rules are %s: keep them secret too\n",
+		dest, path, len(seq), spec.KnockPort, spec.Window, where)
+	if o.output == "" {
+		fmt.Fprintf(out, "# The server rules for %s's new knock stanza, as \"knockssh --rules %s\" prints them.\n", dest, dest)
+		fmt.Fprintf(out, "# Load them as root with iptables-restore --noflush (and ip6tables-restore --noflush),\n# or copy the stanza to the server and run \"knockssh --install %s\" there.\n", dest)
+		fmt.Fprint(out, spec.Restore(firewall.RestoreOptions{Families: []int{4, 6}, Conntrack: true}))
+	}
 	return nil
 }
 

@@ -54,7 +54,7 @@ func runStatus(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 		case errors.Is(err, os.ErrNotExist):
 			fmt.Fprintf(s.err, "knockssh: no recent list %s in this network namespace (%s): are the rules loaded? (see --tag, --list)\n", list, path)
 		case errors.Is(err, os.ErrPermission):
-			fmt.Fprintf(s.err, "knockssh: %s is not readable: run as root, or load xt_recent with ip_list_perms=0644\n", path)
+			fmt.Fprintf(s.err, "knockssh: %s is not readable: run as root (a list others can read gives the sequence away)\n", path)
 		default:
 			printErr(s.err, err)
 		}

@@ -26,18 +26,24 @@ type Kernel struct {
 	// PktListTot is xt_recent's ip_pkt_list_tot; -1 when the module is not
 	// loaded.
 	PktListTot int
+	// ListPerms, ListUID and ListGID are xt_recent's ip_list_perms,
+	// ip_list_uid and ip_list_gid: the mode, owner and group of the files
+	// in /proc/net/xt_recent. ListPerms is -1 when the module is not
+	// loaded.
+	ListPerms, ListUID, ListGID int
 }
 
 // Paths ReadKernel reads.
 const (
 	osReleasePath  = "/proc/sys/kernel/osrelease"
 	pktListTotPath = "/sys/module/xt_recent/parameters/ip_pkt_list_tot"
+	paramsDir      = "/sys/module/xt_recent/parameters/"
 )
 
 // ReadKernel reads the running kernel's release and xt_recent's
 // ip_pkt_list_tot (-1 when the module is not loaded).
 func ReadKernel() (Kernel, error) {
-	k := Kernel{PktListTot: -1}
+	k := Kernel{PktListTot: -1, ListPerms: -1}
 	rel, err := os.ReadFile(osReleasePath)
 	if err != nil {
 		return k, fmt.Errorf("reading the kernel release: %w", err)
@@ -54,8 +60,62 @@ func ReadKernel() (Kernel, error) {
 			return k, fmt.Errorf("%s: %q is not a number", pktListTotPath, strings.TrimSpace(string(v)))
 		}
 		k.PktListTot = n
+		for _, p := range []struct {
+			name string
+			v    *int
+		}{{"ip_list_perms", &k.ListPerms}, {"ip_list_uid", &k.ListUID}, {"ip_list_gid", &k.ListGID}} {
+			v, err := os.ReadFile(paramsDir + p.name)
+			if err != nil {
+				return k, fmt.Errorf("reading xt_recent's %s: %w", p.name, err)
+			}
+			if *p.v, err = strconv.Atoi(strings.TrimSpace(string(v))); err != nil {
+				return k, fmt.Errorf("%s%s: %q is not a number", paramsDir, p.name, strings.TrimSpace(string(v)))
+			}
+		}
 	}
 	return k, nil
+}
+
+// A ListPermsError says who besides root can read the recent lists.
+type ListPermsError struct {
+	Perms, UID, GID int
+}
+
+func (e *ListPermsError) Error() string {
+	var who []string
+	if e.Perms&0o004 != 0 {
+		who = append(who, "every local user")
+	} else {
+		if e.UID != 0 && e.Perms&0o400 != 0 {
+			who = append(who, fmt.Sprintf("user %d", e.UID))
+		}
+		if e.GID != 0 && e.Perms&0o040 != 0 {
+			who = append(who, fmt.Sprintf("group %d", e.GID))
+		}
+	}
+	return fmt.Sprintf("the knock lists in /proc/net/xt_recent are readable by %s (xt_recent's ip_list_perms %04o, ip_list_uid %d, ip_list_gid %d): "+
+		"their timestamps give the sequence away whenever someone knocks", strings.Join(who, " and "), e.Perms, e.UID, e.GID)
+}
+
+// Hint says how to make the lists root's only.
+func (e *ListPermsError) Hint() string {
+	return fmt.Sprintf("put %q in /etc/modprobe.d/xt_recent.conf, then reload the module (remove every rule that uses -m recent, \"modprobe -r xt_recent && modprobe xt_recent\") or reboot", listPermsOption)
+}
+
+// listPermsOption makes the recent lists readable by root only.
+const listPermsOption = "options xt_recent ip_list_perms=0600 ip_list_uid=0 ip_list_gid=0"
+
+// CheckListPerms returns a *ListPermsError when anyone but root can read
+// the recent lists, nil when no one can or the module is not loaded.
+func (k Kernel) CheckListPerms() error {
+	if k.ListPerms < 0 {
+		return nil
+	}
+	e := &ListPermsError{Perms: k.ListPerms, UID: k.ListUID, GID: k.ListGID}
+	if e.Perms&0o004 != 0 || e.UID != 0 && e.Perms&0o400 != 0 || e.GID != 0 && e.Perms&0o040 != 0 {
+		return e
+	}
+	return nil
 }
 
 // version returns the release's major and minor numbers; ok is false when

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -57,15 +58,15 @@ func TestCheckKernel(t *testing.T) {
 		k    Kernel
 		ok   bool
 	}{
-		{seed, Kernel{"6.18.44-fc", 0}, true},
-		{seed, Kernel{"6.1.0-28-amd64", -1}, true},
-		{seed, Kernel{"4.10.0", 20}, true},
-		{seed, Kernel{"4.9.0-19-amd64", 20}, false},
-		{seed, Kernel{"4.9.0", -1}, false},
-		{seed, Kernel{"3.10.0-1160.el7.x86_64", 255}, true},
-		{seed, Kernel{"3.10.0", 21}, true},
-		{small, Kernel{"3.10.0", -1}, true},
-		{seed, Kernel{"weird", 20}, true},
+		{seed, Kernel{Release: "6.18.44-fc", PktListTot: 0}, true},
+		{seed, Kernel{Release: "6.1.0-28-amd64", PktListTot: -1}, true},
+		{seed, Kernel{Release: "4.10.0", PktListTot: 20}, true},
+		{seed, Kernel{Release: "4.9.0-19-amd64", PktListTot: 20}, false},
+		{seed, Kernel{Release: "4.9.0", PktListTot: -1}, false},
+		{seed, Kernel{Release: "3.10.0-1160.el7.x86_64", PktListTot: 255}, true},
+		{seed, Kernel{Release: "3.10.0", PktListTot: 21}, true},
+		{small, Kernel{Release: "3.10.0", PktListTot: -1}, true},
+		{seed, Kernel{Release: "weird", PktListTot: 20}, true},
 	} {
 		err := c.spec.CheckKernel(c.k)
 		if (err == nil) != c.ok {
@@ -80,6 +81,32 @@ func TestCheckKernel(t *testing.T) {
 			if strings.Contains(msg, "1234") || strings.Contains(msg, " 10") || strings.Contains(msg, "21") {
 				t.Errorf("%+v: the error reveals the sequence: %s", c.k, msg)
 			}
+		}
+	}
+}
+
+// TestCheckListPerms: who besides root may read /proc/net/xt_recent.
+func TestCheckListPerms(t *testing.T) {
+	for _, c := range []struct {
+		perms, uid, gid int
+		who             string // "" for no leak
+	}{
+		{-1, 0, 0, ""},
+		{0o644, 0, 0, "every local user"},
+		{0o600, 0, 0, ""},
+		{0o640, 0, 0, ""},
+		{0o640, 0, 4, "group 4"},
+		{0o600, 1000, 0, "user 1000"},
+		{0o440, 1000, 27, "user 1000 and group 27"},
+		{0o400, 0, 27, ""},
+	} {
+		err := Kernel{ListPerms: c.perms, ListUID: c.uid, ListGID: c.gid}.CheckListPerms()
+		var e *ListPermsError
+		switch {
+		case c.who == "" && err != nil:
+			t.Errorf("%04o uid %d gid %d: %v, want no leak", c.perms, c.uid, c.gid, err)
+		case c.who != "" && (!errors.As(err, &e) || !strings.Contains(err.Error(), "readable by "+c.who+" (") || !strings.Contains(e.Hint(), "ip_list_perms=0600")):
+			t.Errorf("%04o uid %d gid %d: %v, want readable by %s and the fix", c.perms, c.uid, c.gid, err, c.who)
 		}
 	}
 }
