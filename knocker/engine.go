@@ -256,6 +256,13 @@ func (e *Engine) Open(ctx context.Context) (net.Conn, error) {
 		}
 		lastErr = err
 	}
+	// Leave the list clean for whoever knocks next (the caller's quiet
+	// period, n·W + Margin, is the settle).
+	if p := e.retry(); e.Probe != nil && p.Rounds > 0 && !p.First {
+		if err := e.flush(e.Retries+1, p); err != nil {
+			return nil, err
+		}
+	}
 	return nil, fmt.Errorf("%w after %d knock attempts: %w", ErrNoAnswer, e.Retries+1, lastErr)
 }
 
@@ -271,6 +278,23 @@ func (e *Engine) clear(ctx context.Context, attempt int, lastSent time.Time) err
 			return err
 		}
 	}
+	if err := e.flush(attempt, p); err != nil {
+		return err
+	}
+	if p.Settle && !p.First {
+		if p.Short {
+			ready := e.clock().Now().Add(e.Window + e.Margin)
+			e.trace(Event{Kind: EventWait, Attempt: attempt, Wait: e.Window + e.Margin})
+			return e.clock().SleepUntil(ctx, ready)
+		}
+		return e.settle(ctx, attempt, e.clock().Now())
+	}
+	return nil
+}
+
+// flush sends p's rounds of knocks and probes, which reset the server's
+// list.
+func (e *Engine) flush(attempt int, p retryPolicy) error {
 	for range p.Rounds {
 		if err := e.Knocks.Burst(e.Sequence.Sum() + p.Extra); err != nil {
 			return fmt.Errorf("clearing the server's list: %w", err)
@@ -281,14 +305,6 @@ func (e *Engine) clear(ctx context.Context, attempt int, lastSent time.Time) err
 	}
 	if p.Rounds > 0 {
 		e.trace(Event{Kind: EventFlush, Attempt: attempt})
-	}
-	if p.Settle && !p.First {
-		if p.Short {
-			ready := e.clock().Now().Add(e.Window + e.Margin)
-			e.trace(Event{Kind: EventWait, Attempt: attempt, Wait: e.Window + e.Margin})
-			return e.clock().SleepUntil(ctx, ready)
-		}
-		return e.settle(ctx, attempt, e.clock().Now())
 	}
 	return nil
 }
