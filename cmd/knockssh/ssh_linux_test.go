@@ -378,7 +378,10 @@ Host lab
 // TestConnectTimeoutKeepsItsMeaning: ConnectTimeout 3 in the ssh config,
 // shorter than the 3.05 s knock at W=1: ssh bounds the wait for the
 // server's banner with it, and the wrapper gives it the knock's time on
-// top, so the command gets in.
+// top, so the command gets in. Plain ssh with the documented ProxyCommand
+// line and the same timeout gets in too, with the identification string
+// the wrapper's connection learned; with KnockEarlyBanner no it cannot,
+// and knockssh says why in one line.
 func TestConnectTimeoutKeepsItsMeaning(t *testing.T) {
 	t.Parallel()
 	f := newFront(t, labStanza)
@@ -386,11 +389,15 @@ func TestConnectTimeoutKeepsItsMeaning(t *testing.T) {
 	if out := f.run(knocksshBin, "-F", cfg, "lab", "echo", "in"); out != "in\n" {
 		t.Errorf("knockssh with ConnectTimeout 3 printed %q", out)
 	}
-	// Plain ssh with the documented ProxyCommand line and the same timeout
-	// is what the wrapper avoids.
-	c := f.cmd(context.Background(), "ssh", "-F", cfg, "-o", "ProxyCommand="+knocksshBin+" --proxy %n %h %p", "lab", "true")
-	if out, err := c.CombinedOutput(); err == nil {
-		t.Errorf("ssh -o ProxyCommand with ConnectTimeout 3 got in; the test shows nothing: %s", out)
+	proxy := "ProxyCommand=" + knocksshBin + " --proxy %n %h %p"
+	if out := f.run("ssh", "-F", cfg, "-o", proxy, "lab", "echo", "proxied"); out != "proxied\n" {
+		t.Errorf("ssh -o ProxyCommand with ConnectTimeout 3 printed %q", out)
+	}
+	f.write(f.kc, labStanza+"    KnockEarlyBanner no\n")
+	_, stderr, err := f.try("ssh", "-F", cfg, "-o", proxy, "lab", "true")
+	want := "knockssh: ssh gave up during the knock on lab (3.05s, 19.15s with retries): its ConnectTimeout must be longer than the knock, or none\n"
+	if exitCode(err) != 255 || !strings.Contains(stderr, want) || strings.Contains(stderr, "context canceled") {
+		t.Errorf("with KnockEarlyBanner no: %v; want ssh's 255 and %q:\n%s", err, want, stderr)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -269,15 +270,23 @@ func (c *checker) timeout() {
 	alias := printable(c.inv.Alias)
 	if c.proxyLine() {
 		c.factf("connect timeout: %s (ssh -G); the wrapper leaves it so, as the ssh config runs knockssh --proxy itself", timeoutValue(t))
+		if c.earlyBanner() {
+			c.factf("connect timeout with the ProxyCommand line: %s bounds the connection after the knock, not the knock: knockssh --proxy answers ssh's wait for the server's identification string before knocking", timeoutValue(t))
+			return
+		}
 		c.factf("connect timeout with the ProxyCommand line: %s", verdict)
+		fix := c.timeoutFix(t, budget)
+		if !c.st.LateBanner {
+			fix = "connect again: the first connection learns the server's identification string, and the next ones answer ssh's wait for it before knocking; or " + fix
+		}
 		switch room {
 		case roomNone:
 			c.problem(&hintError{
 				err:  fmt.Errorf("ssh's ConnectTimeout for %s, %v, is over before the knock's window opens (%v): ssh gives up waiting for the server's banner", alias, t, first),
-				hint: c.timeoutFix(t, budget),
+				hint: fix,
 			})
 		case roomFirst:
-			c.warnf("ssh's ConnectTimeout for %s, %v, is over before a retry's window opens (%v at most): %s", alias, t, budget, c.timeoutFix(t, budget))
+			c.warnf("ssh's ConnectTimeout for %s, %v, is over before a retry's window opens (%v at most): %s", alias, t, budget, fix)
 		}
 		return
 	}
@@ -290,6 +299,25 @@ func (c *checker) timeout() {
 		verdict += "; there, " + c.timeoutFix(t, budget)
 	}
 	c.factf("connect timeout with a ProxyCommand line of your own: %s", verdict)
+}
+
+// earlyBanner says whether knockssh --proxy gives ssh the server's
+// identification string before knocking, so that ssh's ConnectTimeout
+// need not outlast the knock: it does once a connection has learned it,
+// unless the stanza says KnockEarlyBanner no.
+func (c *checker) earlyBanner() bool {
+	if c.st.LateBanner {
+		c.factf("identification string: KnockEarlyBanner no: ssh waits for the server's through the knock")
+		return false
+	}
+	target := net.JoinHostPort(c.r.HostName, c.r.Port)
+	line := frontend.LoadIdent(frontend.IdentPath(c.st.Config.LockDir, c.r.HostName, c.r.Port))
+	if line == nil {
+		c.factf("identification string: none learned for %s yet: the first connection learns it", printable(target))
+		return false
+	}
+	c.factf("identification string: learned for %s: %s", printable(target), printable(strings.TrimRight(string(line), "\r\n")))
+	return true
 }
 
 // timeoutFix says how to give ConnectTimeout t room for a knock of budget,

@@ -63,6 +63,7 @@ type options struct {
 	help         bool
 	log          string // --proxy's --log
 	progress     string // --progress: auto, always or never
+	earlyBanner  string // --proxy's --early-banner: yes or no
 	// settingsIface is "FILE:LINE: value 5 (index N)" when the settings
 	// file chose the interface.
 	settingsIface string
@@ -302,45 +303,6 @@ func runHasStanza(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int
 		return exitFail
 	}
 	if !found {
-		return exitFail
-	}
-	return exitOK
-}
-
-// proxy is --proxy ALIAS HOST PORT (or HOST PORT).
-func proxy(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
-	stdin, stdout, stderr := s.in, s.out, s.err
-	if o.log != "" {
-		// The wrapper's file for what ssh would send to /dev/null (with
-		// ControlPersist); it made the file, so a missing one is not ours.
-		if f, err := os.OpenFile(o.log, os.O_WRONLY|os.O_APPEND, 0); err == nil {
-			defer f.Close()
-			stderr = io.MultiWriter(stderr, f)
-		}
-	}
-	a := fs.Args()
-	if len(a) == 2 {
-		a = []string{a[0], a[0], a[1]}
-	}
-	if len(a) != 3 {
-		io.WriteString(stderr, "knockssh: --proxy takes ALIAS HOST PORT, as in \"ProxyCommand knockssh --proxy %n %h %p\"\n")
-		return exitUsage
-	}
-	var trace func(knocker.Event)
-	var p *progress
-	if o.verbose || o.knockVerbose {
-		trace = tracer(stderr)
-	} else if p = newProgress(o.progress, stderr, a[0]); p != nil {
-		trace = p.event
-	}
-	conn, err := frontend.DialAlias(ctx, a[0], a[1], a[2], o.files(), warner(stderr), trace)
-	p.clear()
-	if err != nil {
-		printErr(stderr, err)
-		return exitFail
-	}
-	if err := frontend.Relay(conn, stdin, stdout); err != nil {
-		fmt.Fprintf(stderr, "knockssh: relay: %v\n", err)
 		return exitFail
 	}
 	return exitOK

@@ -52,9 +52,13 @@ var modes = []*mode{
 		synopsis: `  knockssh --proxy [--config FILE] [-v] ALIAS HOST PORT
       For ssh's ProxyCommand: "ProxyCommand knockssh --proxy %n %h %p".
       Knocks when a stanza applies to ALIAS, connects to HOST:PORT and relays
-      the connection on stdin and stdout.
+      the connection on stdin and stdout. It gives ssh the server's
+      identification string learned from an earlier connection before
+      knocking, so that ssh's ConnectTimeout does not run out during the
+      knock, and stops a connection whose server then sends another one,
+      learning that for the next.
 `,
-		flags: []string{"config", "ssh-config", "verbose", "knock-verbose", "log", "progress"},
+		flags: []string{"config", "ssh-config", "verbose", "knock-verbose", "log", "progress", "early-banner"},
 		run:   proxy,
 	},
 	{
@@ -281,6 +285,9 @@ var optionTable = []option{
 	}},
 	{"progress", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.progress, "progress", "auto", "show the knock's progress on one stderr line: auto (on a terminal), always or never (`WHEN`)")
+	}},
+	{"early-banner", func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.earlyBanner, "early-banner", "yes", "give ssh the server's identification string learned from an earlier connection before knocking, so that ssh's ConnectTimeout need not outlast the knock: `yes|no` (the wrapper, which gives ConnectTimeout the knock's time, says no; KnockEarlyBanner no wins)")
 	}},
 	{"settings", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.settings, "settings", "", "read server, port, sequence and window (ms) from this settings `FILE` of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")

@@ -17,9 +17,11 @@ import (
 // call (a thread blocked in poll(2) for every packet had the runtime's
 // monitor retake its processor thousands of times a second, which on a
 // core shared with ssh cost a fifth of the throughput). The pipes stay
-// blocking, as ssh made them. done is false, and nothing is done, when the
-// arguments are not a TCP connection and two pipes.
-func relayFiles(conn net.Conn, in io.Reader, out io.Writer) (done bool, err error) {
+// blocking, as ssh made them. head's read goes through conn and its bytes
+// to out by write(2), once; splice takes the rest. done is false, and
+// nothing is done, when the arguments are not a TCP connection and two
+// pipes.
+func relayFiles(conn net.Conn, in io.Reader, out io.Writer, head Head) (done bool, err error) {
 	tc, ok := conn.(*net.TCPConn)
 	inF, ok1 := in.(*os.File)
 	outF, ok2 := out.(*os.File)
@@ -43,6 +45,15 @@ func relayFiles(conn net.Conn, in io.Reader, out io.Writer) (done bool, err erro
 		tc.CloseWrite() // the server sees EOF
 		upErr <- err
 	}()
+	if head != nil {
+		b, err := head(conn)
+		if err != nil {
+			return true, err
+		}
+		if err := writeAll(outfd, b); err != nil && !isEPIPE(err) {
+			return true, err
+		}
+	}
 	if err := download(rc, outfd); err != nil && !isEPIPE(err) {
 		return true, err
 	}
@@ -148,6 +159,21 @@ func upload(rc syscall.RawConn, in int) error {
 			return err
 		}
 	}
+}
+
+// writeAll writes b to the blocking file fd.
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		m, err := unix.Write(fd, b)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[m:]
+	}
+	return nil
 }
 
 // waitReadable waits until fd has data or its end of file.

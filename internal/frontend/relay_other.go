@@ -8,4 +8,4 @@ import (
 )
 
 // relayFiles is Linux's fast path; elsewhere Relay copies with io.Copy.
-func relayFiles(net.Conn, io.Reader, io.Writer) (bool, error) { return false, nil }
+func relayFiles(net.Conn, io.Reader, io.Writer, Head) (bool, error) { return false, nil }

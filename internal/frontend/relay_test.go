@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,7 +43,7 @@ func TestRelay(t *testing.T) {
 		got := make(chan []byte)
 		go func() { b, _ := io.ReadAll(outR); got <- b }()
 		done := make(chan error)
-		go func() { done <- Relay(conn, inR, outW); outW.Close() }()
+		go func() { done <- Relay(conn, inR, outW, nil); outW.Close() }()
 		select {
 		case err := <-done:
 			if err != nil {
@@ -91,7 +92,7 @@ func TestRelayInteractive(t *testing.T) {
 	// No deferred Close: a relay that hangs keeps the pipes in use, and the
 	// test must fail rather than wait for it.
 	done := make(chan error, 1)
-	go func() { done <- Relay(conn, inR, outW); outW.Close() }()
+	go func() { done <- Relay(conn, inR, outW, nil); outW.Close() }()
 	// The reads run in a goroutine: a hung relay fails the test in 10 s
 	// instead of blocking it.
 	read := make(chan string)
@@ -125,6 +126,92 @@ func TestRelayInteractive(t *testing.T) {
 		t.Fatal("Relay did not return after the server closed")
 	}
 	inW.Close()
+}
+
+// TestRelayHead: a Head reads the server's identification string and
+// gives ssh other bytes in its place; the upload runs meanwhile (this
+// server speaks only after the client's first line), and the rest goes by
+// the relay as before: through ssh's pipes (Linux's splice path) and
+// through other readers and writers. A Head's error ends the relay.
+func TestRelayHead(t *testing.T) {
+	payload := make([]byte, 1<<20)
+	rand.Read(payload)
+	head := func(c net.Conn) ([]byte, error) {
+		data, _, end, _, err := readIdent(c)
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte("early\n"), data[end:]...), nil
+	}
+	for _, files := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			ln.Close()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			first := make([]byte, 6)
+			if _, err := io.ReadFull(c, first); err != nil || string(first) != "hello\n" {
+				return
+			}
+			c.Write([]byte("SSH-2.0-S\r\nK"))
+			data, _ := io.ReadAll(c)
+			c.Write(data)
+		}()
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := append([]byte("hello\n"), payload...)
+		want := append([]byte("early\nK"), payload...)
+		done := make(chan error, 1)
+		var got []byte
+		if files {
+			inR, inW, _ := os.Pipe()
+			outR, outW, _ := os.Pipe()
+			go func() { inW.Write(sent); inW.Close() }()
+			read := make(chan []byte)
+			go func() { b, _ := io.ReadAll(outR); read <- b }()
+			go func() { done <- Relay(conn, inR, outW, head); outW.Close() }()
+			select {
+			case got = <-read:
+			case <-time.After(20 * time.Second):
+				t.Fatal("files: the relay did not end")
+			}
+			inR.Close()
+			outR.Close()
+		} else {
+			var out bytes.Buffer
+			go func() { done <- Relay(conn, bytes.NewReader(sent), &out, head) }()
+			select {
+			case <-time.After(20 * time.Second):
+				t.Fatal("readers: the relay did not end")
+			case err := <-done:
+				done <- err
+			}
+			got = out.Bytes()
+		}
+		if err := <-done; err != nil {
+			t.Errorf("files %v: Relay: %v", files, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("files %v: ssh got %d bytes, want %d", files, len(got), len(want))
+		}
+	}
+
+	// The head's error is the relay's.
+	c, s := net.Pipe()
+	go func() { s.Write([]byte("\x00\n")); s.Close() }()
+	inR, inW, _ := os.Pipe()
+	defer inW.Close()
+	if err := Relay(c, inR, io.Discard, head); err == nil || !strings.Contains(err.Error(), "NUL") {
+		t.Errorf("Relay with a failing head: %v", err)
+	}
 }
 
 // TestRelayTrickle: stdin that empties again and again between small
@@ -164,7 +251,7 @@ func TestRelayTrickle(t *testing.T) {
 		got := make(chan []byte)
 		go func() { b, _ := io.ReadAll(outR); got <- b }()
 		done := make(chan error)
-		go func() { done <- Relay(conn, inR, outW); outW.Close() }()
+		go func() { done <- Relay(conn, inR, outW, nil); outW.Close() }()
 		select {
 		case err := <-done:
 			if err != nil {

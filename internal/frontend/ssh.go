@@ -298,7 +298,10 @@ func (w Wrapper) proxyCommand(sshConfig, log string) string {
 	if w.Progress != "" && !w.Verbose {
 		b.WriteString(" --progress " + w.Progress)
 	}
-	b.WriteString(" -- %n %h %p")
+	// ssh's ConnectTimeout has the knock's time on top (WrapperTimeout):
+	// no need to answer for the server, and a string the server has
+	// changed since costs no connection.
+	b.WriteString(" --early-banner no -- %n %h %p")
 	return b.String()
 }
 

@@ -116,6 +116,18 @@ var keywords = []keyword{
 			st.Config.Network = n
 			return nil
 		}},
+	{"KnockEarlyBanner", "with `--proxy`, give ssh the server's identification string learned from an earlier connection before knocking, so that ssh's ConnectTimeout need not outlast the knock: `yes` or `no`", "yes", "yes or no",
+		func(st *Stanza, v string) error {
+			switch strings.ToLower(v) {
+			case "yes":
+				st.LateBanner = false
+			case "no":
+				st.LateBanner = true
+			default:
+				return fmt.Errorf("%q is not yes or no", v)
+			}
+			return nil
+		}},
 }
 
 // keywordNamed returns the keyword spelt lkey in lower case, or nil.

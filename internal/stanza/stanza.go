@@ -80,6 +80,10 @@ type Stanza struct {
 	// connection to the host open after its last command (ssh's
 	// ControlPersist); 0 for DefaultShare, negative for no sharing.
 	Share time.Duration
+	// LateBanner is KnockEarlyBanner no: knockssh --proxy leaves ssh to
+	// wait for the server's identification string through the knock, and
+	// learns none.
+	LateBanner bool
 }
 
 // DefaultShare is how long a shared connection outlives its last command

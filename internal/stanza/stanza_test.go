@@ -106,6 +106,7 @@ func describe(st Stanza, found bool) map[string]string {
 		"source":    source,
 		"interface": c.Interface,
 		"family":    family,
+		"early":     map[bool]string{false: "yes", true: "no"}[st.LateBanner],
 	}
 }
 
