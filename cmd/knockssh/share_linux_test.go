@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -63,9 +64,11 @@ func TestSharedConnection(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			c := f.cmd(context.Background(), knocksshBin, "-F", cfg, "lab", "echo", fmt.Sprint(i))
-			out, err := c.CombinedOutput()
+			var stderr bytes.Buffer
+			c.Stderr = &stderr // the remote login shell's noise, if any, is not the command's
+			out, err := c.Output()
 			if err != nil || string(out) != fmt.Sprintf("%d\n", i) {
-				t.Errorf("command %d of 8 at once: %v: %q", i, err, out)
+				t.Errorf("command %d of 8 at once: %v: %q; stderr: %q", i, err, out, stderr.String())
 			}
 		})
 	}
