@@ -258,7 +258,7 @@ func (e *Engine) Open(ctx context.Context) (net.Conn, error) {
 	}
 	// Leave the list clean for whoever knocks next (the caller's quiet
 	// period, n·W + Margin, is the settle).
-	if p := e.retry(); e.Probe != nil && p.Rounds > 0 && !p.First {
+	if p := e.retry(); e.Probe != nil && !p.First {
 		if err := e.flush(e.Retries+1, p); err != nil {
 			return nil, err
 		}
@@ -273,8 +273,12 @@ func (e *Engine) clear(ctx context.Context, attempt int, lastSent time.Time) err
 	if e.Probe == nil {
 		p = retryPolicy{Settle: true}
 	}
+	span := e.schedule(lastSent).Span()
+	if p.Short {
+		span = e.Window
+	}
 	if p.Settle && p.First {
-		if err := e.settle(ctx, attempt, lastSent); err != nil {
+		if err := e.settle(ctx, attempt, lastSent, span); err != nil {
 			return err
 		}
 	}
@@ -282,12 +286,7 @@ func (e *Engine) clear(ctx context.Context, attempt int, lastSent time.Time) err
 		return err
 	}
 	if p.Settle && !p.First {
-		if p.Short {
-			ready := e.clock().Now().Add(e.Window + e.Margin)
-			e.trace(Event{Kind: EventWait, Attempt: attempt, Wait: e.Window + e.Margin})
-			return e.clock().SleepUntil(ctx, ready)
-		}
-		return e.settle(ctx, attempt, e.clock().Now())
+		return e.settle(ctx, attempt, e.clock().Now(), span)
 	}
 	return nil
 }
@@ -309,11 +308,11 @@ func (e *Engine) flush(attempt int, p retryPolicy) error {
 	return nil
 }
 
-// settle waits until everything sent by lastSent has aged out of every
-// time-limited check of the server's rules.
-func (e *Engine) settle(ctx context.Context, attempt int, lastSent time.Time) error {
+// settle waits until everything sent by lastSent is older than span (Span:
+// aged out of every time-limited check of the server's rules) plus Margin.
+func (e *Engine) settle(ctx context.Context, attempt int, lastSent time.Time, span time.Duration) error {
 	clk := e.clock()
-	ready := lastSent.Add(e.schedule(lastSent).Span() + e.Margin)
+	ready := lastSent.Add(span + e.Margin)
 	if wait := ready.Sub(clk.Now()); wait > 0 {
 		e.trace(Event{Kind: EventWait, Attempt: attempt, Wait: wait})
 		return clk.SleepUntil(ctx, ready)

@@ -189,6 +189,23 @@ func TestLabWrongSequenceNeverOpens(t *testing.T) {
 	}
 }
 
+// packets returns the packet count of the first counter match takes, 0
+// when none.
+func packets(cs []lab.Counter, match func(lab.Counter) bool) uint64 {
+	for _, c := range cs {
+		if match(c) {
+			return c.Packets
+		}
+	}
+	return 0
+}
+
+// accepts matches the check chain's ACCEPT rule: the connections the knock
+// let in.
+func accepts(c lab.Counter) bool {
+	return strings.HasPrefix(c.Chain, "CHECKKNOCKS") && strings.HasSuffix(c.Spec, "-j ACCEPT")
+}
+
 // TestLabShortLastBurstOnOnePort pins what the second SYN inside the window
 // does to the seed's rules when the secure port is the knock port: the
 // first SYN, meeting 1233, returns from CHECKKNOCKS and counts as a knock,
@@ -208,15 +225,11 @@ func TestLabShortLastBurstOnOnePort(t *testing.T) {
 			if err := dialFromClient(t, l, cfg, ":22"); err != nil {
 				t.Fatalf("1233 for 1234 with a second SYN: %v, want open", err)
 			}
-			syns, accepted := uint64(0), uint64(0)
-			for _, c := range l.Counters(t, 4) {
-				switch {
-				case c.Chain == "INPUT" && strings.Contains(c.Spec, "--tcp-flags") && strings.Contains(c.Spec, "--set"):
-					syns = c.Packets
-				case strings.HasPrefix(c.Chain, "CHECKKNOCKS") && strings.HasSuffix(c.Spec, "-j ACCEPT"):
-					accepted = c.Packets
-				}
-			}
+			counters := l.Counters(t, 4)
+			syns := packets(counters, func(c lab.Counter) bool {
+				return c.Chain == "INPUT" && strings.Contains(c.Spec, "--tcp-flags") && strings.Contains(c.Spec, "--set")
+			})
+			accepted := packets(counters, accepts)
 			wantSYNs := uint64(1) // the first connection's SYN
 			if proto == knocker.TCP {
 				wantSYNs += 9 // and the knocks
@@ -428,18 +441,10 @@ func TestLabSecondSYN(t *testing.T) {
 			if attempts != 1 {
 				t.Errorf("opened on attempt %d, want 1", attempts)
 			}
-			dropped := uint64(0)
-			for _, c := range l.TableCounters(t, 4, "raw") {
-				if c.Chain == "PREROUTING" && strings.Contains(c.Spec, "statistic") {
-					dropped = c.Packets
-				}
-			}
-			accepted := uint64(0)
-			for _, c := range l.Counters(t, 4) {
-				if strings.HasPrefix(c.Chain, "CHECKKNOCKS") && strings.HasSuffix(c.Spec, "-j ACCEPT") {
-					accepted = c.Packets
-				}
-			}
+			dropped := packets(l.TableCounters(t, 4, "raw"), func(c lab.Counter) bool {
+				return c.Chain == "PREROUTING" && strings.Contains(c.Spec, "statistic")
+			})
+			accepted := packets(l.Counters(t, 4), accepts)
 			if dropped != 1 || accepted != 1 {
 				t.Errorf("%d SYNs dropped and %d accepted, want 1 and 1", dropped, accepted)
 			}

@@ -11,52 +11,61 @@ import (
 	"time"
 )
 
-// TestRelay relays through real pipes and a TCP connection to an echo
-// server on the loopback interface that answers after reading everything:
-// the relay must pass the client's end of file on (half-close) and bring
-// every byte back before it returns.
+// relayEcho relays want, written to the relay's stdin by write (which
+// closes it), through real pipes and a TCP connection to an echo server on
+// the loopback interface that answers after reading everything. It returns
+// the bytes that came back and Relay's error, and fails the test when
+// Relay does not return.
+func relayEcho(t *testing.T, want []byte, write func(w *os.File, b []byte)) ([]byte, error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			return
+		}
+		data, _ := io.ReadAll(c) // until the relay's half-close
+		c.Write(data)
+		c.Close()
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	defer inR.Close()
+	defer outR.Close()
+	go write(inW, want)
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(outR); got <- b }()
+	done := make(chan error)
+	go func() { done <- Relay(conn, inR, outW, nil); outW.Close() }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%d bytes: Relay did not return", len(want))
+	}
+	return <-got, err
+}
+
+// TestRelay: the relay must pass the client's end of file on (half-close)
+// and bring every byte back before it returns.
 func TestRelay(t *testing.T) {
 	for _, size := range []int{0, 1, 100 << 10, 8 << 20} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			c, err := ln.Accept()
-			ln.Close()
-			if err != nil {
-				return
-			}
-			data, _ := io.ReadAll(c) // until the relay's half-close
-			c.Write(data)
-			c.Close()
-		}()
-		conn, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		inR, inW, _ := os.Pipe()
-		outR, outW, _ := os.Pipe()
 		want := make([]byte, size)
 		rand.Read(want)
-		go func() { inW.Write(want); inW.Close() }()
-		got := make(chan []byte)
-		go func() { b, _ := io.ReadAll(outR); got <- b }()
-		done := make(chan error)
-		go func() { done <- Relay(conn, inR, outW, nil); outW.Close() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("size %d: Relay: %v", size, err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("size %d: Relay did not return", size)
+		b, err := relayEcho(t, want, func(w *os.File, b []byte) { w.Write(b); w.Close() })
+		if err != nil {
+			t.Errorf("size %d: Relay: %v", size, err)
 		}
-		if b := <-got; !bytes.Equal(b, want) {
+		if !bytes.Equal(b, want) {
 			t.Errorf("size %d: got %d bytes back", size, len(b))
 		}
-		inR.Close()
-		outR.Close()
 	}
 }
 
@@ -219,51 +228,20 @@ func TestRelayHead(t *testing.T) {
 // back, and the relay returns.
 func TestRelayTrickle(t *testing.T) {
 	for range 5 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			c, err := ln.Accept()
-			ln.Close()
-			if err != nil {
-				return
-			}
-			data, _ := io.ReadAll(c)
-			c.Write(data)
-			c.Close()
-		}()
-		conn, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		inR, inW, _ := os.Pipe()
-		outR, outW, _ := os.Pipe()
 		want := make([]byte, 256<<10)
 		rand.Read(want)
-		go func() {
-			for b := want; len(b) > 0; b = b[4<<10:] {
-				inW.Write(b[:4<<10])
+		b, err := relayEcho(t, want, func(w *os.File, b []byte) {
+			for ; len(b) > 0; b = b[4<<10:] {
+				w.Write(b[:4<<10])
 				time.Sleep(200 * time.Microsecond)
 			}
-			inW.Close()
-		}()
-		got := make(chan []byte)
-		go func() { b, _ := io.ReadAll(outR); got <- b }()
-		done := make(chan error)
-		go func() { done <- Relay(conn, inR, outW, nil); outW.Close() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Relay: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("Relay did not return")
+			w.Close()
+		})
+		if err != nil {
+			t.Errorf("Relay: %v", err)
 		}
-		if b := <-got; !bytes.Equal(b, want) {
+		if !bytes.Equal(b, want) {
 			t.Errorf("got %d bytes back, want %d", len(b), len(want))
 		}
-		inR.Close()
-		outR.Close()
 	}
 }
