@@ -307,11 +307,19 @@ func pack(format, arch, version, bin string, mtime time.Time, out, work string) 
 		{"THIRD_PARTY_LICENSES", "/usr/share/doc/knockssh/THIRD_PARTY_LICENSES", "0644"},
 		{"README.md", "/usr/share/doc/knockssh/README.md", "0644"},
 	}
-	examples, err := filepath.Glob("configs/*")
+	// The examples as git has them, subdirectories (configs/ansible)
+	// included, and with git's modes.
+	docs, err := docFiles()
 	if err != nil {
 		return err
 	}
-	slices.Sort(examples)
+	var examples []entry
+	for _, e := range docs {
+		if rest, ok := strings.CutPrefix(e.name, "configs/"); ok {
+			examples = append(examples, entry{name: rest, src: e.src, mode: e.mode})
+		}
+	}
+	slices.SortFunc(examples, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: knockssh\narch: %s\nplatform: linux\nversion: %q\nversion_schema: none\nrelease: \"1\"\n", arch, debVersion(version))
 	fmt.Fprintf(&b, "mtime: %q\n", mtime.Format(time.RFC3339))
@@ -332,7 +340,7 @@ func pack(format, arch, version, bin string, mtime time.Time, out, work string) 
 		}
 	}
 	for _, e := range examples {
-		fmt.Fprintf(&b, "  - src: %q\n    dst: %q\n    file_info:\n      mode: 0644\n", filepath.Join(root, e), "/usr/share/doc/knockssh/examples/"+filepath.Base(e))
+		fmt.Fprintf(&b, "  - src: %q\n    dst: %q\n    file_info:\n      mode: %04o\n", filepath.Join(root, e.src), "/usr/share/doc/knockssh/examples/"+e.name, e.mode)
 	}
 	cfg := filepath.Join(work, "nfpm-"+arch+".yaml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {

@@ -51,6 +51,17 @@ type Options struct {
 	// firewall (and sshd), default 1. Server i > 0 is FleetIP4(i), reached
 	// by the client's eth<i>.
 	Servers int
+	// Sequences, when set, gives server i the sequence Sequences[i]
+	// instead of Sequence (a fleet whose hosts each have their own).
+	Sequences []string
+}
+
+// sequence returns server i's knock sequence.
+func (o Options) sequence(i int) string {
+	if i < len(o.Sequences) && o.Sequences[i] != "" {
+		return o.Sequences[i]
+	}
+	return o.Sequence
 }
 
 // FleetIP4 returns the address of server i: ServerIP4 for 0, else
@@ -238,32 +249,32 @@ func (o Options) seedFunction() (string, error) {
 // applyFirewall installs the base firewall and the knock listener in the
 // server namespace, for IPv4 and IPv6.
 func (l *Lab) applyFirewall() error {
-	o := l.Opts
-	var listener string
-	switch o.Listener {
-	case "seed":
-		fn, err := o.seedFunction()
-		if err != nil {
-			return err
-		}
-		listener = fn + "\nportKnockListener INPUT >/dev/null\n"
-	case "none":
-		listener = fmt.Sprintf("$IPTABLES -A INPUT -p tcp --dport %d -j ACCEPT\n", o.SecurePort)
-	default:
-		listener = o.Listener + "\n"
-	}
 	for i, h := range l.Servers {
-		if err := l.applyFirewallTo(h, FleetIP4(i), listener); err != nil {
+		o := l.Opts
+		o.Sequence = o.sequence(i)
+		var listener string
+		switch o.Listener {
+		case "seed":
+			fn, err := o.seedFunction()
+			if err != nil {
+				return err
+			}
+			listener = fn + "\nportKnockListener INPUT >/dev/null\n"
+		case "none":
+			listener = fmt.Sprintf("$IPTABLES -A INPUT -p tcp --dport %d -j ACCEPT\n", o.SecurePort)
+		default:
+			listener = o.Listener + "\n"
+		}
+		if err := applyFirewallTo(h, o, FleetIP4(i), listener); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// applyFirewallTo applies the firewall to server h, whose IPv4 address is
-// ip4 (IPv6 is the first server's only).
-func (l *Lab) applyFirewallTo(h *Host, ip4 netip.Addr, listener string) error {
-	o := l.Opts
+// applyFirewallTo applies the firewall of options o to server h, whose
+// IPv4 address is ip4 (IPv6 is the first server's only).
+func applyFirewallTo(h *Host, o Options, ip4 netip.Addr, listener string) error {
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	for _, fam := range []struct{ cmd, icmp, server string }{
@@ -363,6 +374,7 @@ func Require(tb testing.TB, what ...string) {
 		"sshd": "openssh-server", "ssh-keygen": "openssh-client", "ssh": "openssh-client",
 		"scp": "openssh-client", "sftp": "openssh-client", "tcpdump": "tcpdump", "rsync": "rsync",
 		"git": "git", "tmux": "tmux", "ssh-agent": "openssh-client",
+		"ansible": "ansible-core", "ansible-playbook": "ansible-core",
 	}
 	bins := append([]string{"ip", "iptables", "ip6tables", "bash"}, what...)
 	if contains(what, "sshd") {
