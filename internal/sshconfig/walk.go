@@ -31,6 +31,12 @@ type Line struct {
 	// block matches, and so did the block of every Include that led to
 	// its file.
 	Active bool
+	// Named reports whether the line applies only to hosts named in
+	// full: the Host line of its block, or of a block with an Include
+	// that led to its file, has no wildcard in its patterns (negated
+	// ones aside, which only take names away). A line before any Host
+	// line of the first file applies to every host.
+	Named bool
 	// Match is the line number of the Match line whose block holds this
 	// line, 0 outside Match blocks. The Match line itself is handed over
 	// too, with Match set to its own number. Only ssh can evaluate Match:
@@ -86,7 +92,7 @@ func (w *Walker) Walk(path string, optional bool, visit func(Line) error) error 
 	if path == os.DevNull {
 		return nil
 	}
-	err := w.file(path, true, 0, visit)
+	err := w.file(path, true, false, 0, visit)
 	if optional && errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -101,8 +107,9 @@ func (w *Walker) fault(err error) error {
 }
 
 // file reads one file; active is false for a file included from a block
-// that does not apply.
-func (w *Walker) file(path string, active bool, depth int, visit func(Line) error) error {
+// that does not apply, named true for one included from a block for hosts
+// named in full.
+func (w *Walker) file(path string, active, named bool, depth int, visit func(Line) error) error {
 	w.nfiles++
 	data, fi, err := ReadFile(path)
 	if err != nil {
@@ -116,7 +123,7 @@ func (w *Walker) file(path string, active bool, depth int, visit func(Line) erro
 			return w.fault(err)
 		}
 	}
-	on := active // before the first Host line
+	on, onNamed := active, named // before the first Host line
 	match := 0
 	for i, text := range strings.Split(string(data), "\n") {
 		num := i + 1
@@ -139,18 +146,19 @@ func (w *Walker) file(path string, active bool, depth int, visit func(Line) erro
 				}
 			}
 			on = active && matched
+			onNamed = named || err == nil && namedPatterns(patterns)
 			continue
 		case lkey == "match":
 			match = num
 		case match == 0 && lkey == "include":
-			if err := w.include(rest, where, path, on, depth, visit); err != nil {
+			if err := w.include(rest, where, path, on, onNamed, depth, visit); err != nil {
 				return err
 			}
 			continue
 		}
-		l := Line{Path: path, Num: num, Key: key, Value: rest, Active: on, Match: match}
+		l := Line{Path: path, Num: num, Key: key, Value: rest, Active: on, Named: onNamed, Match: match}
 		if match != 0 {
-			l.Active = active
+			l.Active, l.Named = active, named
 		}
 		if err := visit(l); err != nil {
 			return err
@@ -181,9 +189,26 @@ func hostLine(patterns []string, alias string) (match bool, err error) {
 	return match, nil
 }
 
+// namedPatterns reports whether the patterns of a Host line match only
+// names they spell out: one or more patterns without negation, none of
+// them with a wildcard.
+func namedPatterns(patterns []string) bool {
+	positive := false
+	for _, p := range patterns {
+		if strings.HasPrefix(p, "!") {
+			continue
+		}
+		if strings.ContainsAny(p, "*?") {
+			return false
+		}
+		positive = true
+	}
+	return positive
+}
+
 // include reads the files of an Include line (rest, at where in file
 // from).
-func (w *Walker) include(rest, where, from string, active bool, depth int, visit func(Line) error) error {
+func (w *Walker) include(rest, where, from string, active, named bool, depth int, visit func(Line) error) error {
 	args, err := Words(rest)
 	if err == nil && len(args) == 0 {
 		err = errors.New("want one or more paths")
@@ -220,7 +245,7 @@ func (w *Walker) include(rest, where, from string, active bool, depth int, visit
 			if w.nfiles >= maxFiles {
 				return w.fault(fmt.Errorf("%s: Include: more than %d files to read; is there an Include loop?", where, maxFiles))
 			}
-			if err := w.file(p, active, depth+1, visit); err != nil {
+			if err := w.file(p, active, named, depth+1, visit); err != nil {
 				return err
 			}
 		}

@@ -102,3 +102,24 @@ func TestWalkFaults(t *testing.T) {
 		t.Errorf("Check: %v", err)
 	}
 }
+
+func TestNamedPatterns(t *testing.T) {
+	for _, tt := range []struct {
+		patterns []string
+		want     bool
+	}{
+		{[]string{"homeserver"}, true},
+		{[]string{"homeserver", "home"}, true},
+		{[]string{"homeserver", "!home.example.org"}, true},
+		{[]string{"!homeserver"}, false}, // matches no host; nothing to name
+		{[]string{"home*"}, false},
+		{[]string{"home?"}, false},
+		{[]string{"*"}, false},
+		{[]string{"homeserver", "*.example.org"}, false},
+		{[]string{"*", "!homeserver"}, false},
+	} {
+		if got := namedPatterns(tt.patterns); got != tt.want {
+			t.Errorf("namedPatterns(%q) = %v, want %v", tt.patterns, got, tt.want)
+		}
+	}
+}

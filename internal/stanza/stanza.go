@@ -158,7 +158,30 @@ func Lookup(alias string, files []File, warn func(string)) (st Stanza, found boo
 	if err := l.checkSSHPerms(); err != nil {
 		return Stanza{Alias: alias}, false, err
 	}
-	return l.st, l.from["KnockSequence"] != "", nil
+	found = l.from["KnockSequence"] != ""
+	if found && !l.seqNamed && l.from["KnockAddress"] == "" {
+		return Stanza{Alias: alias}, false, &WildcardError{Where: l.st.Where, Alias: alias}
+	}
+	return l.st, found, nil
+}
+
+// A WildcardError is a KnockSequence for hosts that a wildcard names (or
+// for every host) in a stanza without KnockAddress: the secret would go
+// to whatever the name typed resolves to, a typo's or a forged DNS
+// answer's address included.
+type WildcardError struct {
+	Where string // the KnockSequence line, path:line
+	Alias string // the name typed
+}
+
+// Error names the line and says what is wrong.
+func (e *WildcardError) Error() string {
+	return fmt.Sprintf("%s: KnockSequence is for every host a wildcard matches, and no KnockAddress says where to knock: the secret would go to whatever %q resolves to", e.Where, e.Alias)
+}
+
+// Hint says how to fix it.
+func (e *WildcardError) Hint() string {
+	return "add KnockAddress with the server's address to the stanza, or name the host in full in its Host line (Host a b names two)"
 }
 
 // lookup is the state of one Lookup.
@@ -171,6 +194,9 @@ type lookup struct {
 	from  map[string]string
 	infos map[string]fs.FileInfo
 	ssh   []string // the ssh configs that gave a value, in order
+	// seqNamed: the KnockSequence comes from a block for hosts named in
+	// full (sshconfig.Line.Named).
+	seqNamed bool
 	// matchWarned is the Match line of the last block warned about.
 	matchWarned string
 }
@@ -256,7 +282,7 @@ func (l *lookup) line(line sshconfig.Line, ssh bool) error {
 		l.st = next
 		l.from[kw.name] = line.Path
 		if kw.name == "KnockSequence" {
-			l.st.Where = line.Where()
+			l.st.Where, l.seqNamed = line.Where(), line.Named
 		}
 		if ssh && !slices.Contains(l.ssh, line.Path) {
 			l.ssh = append(l.ssh, line.Path)
@@ -265,16 +291,16 @@ func (l *lookup) line(line sshconfig.Line, ssh bool) error {
 	return nil
 }
 
-// checkSSHPerms checks the ssh configs that supplied a value in use: none
-// may be writable by others, and one that supplied the KnockSequence gets
-// a warning when others may read it.
+// checkSSHPerms checks the ssh configs that supplied a value in use: each
+// must be trusted (sshconfig.CheckTrust), and the one that supplied the
+// KnockSequence kept from others (sshconfig.CheckPerm).
 func (l *lookup) checkSSHPerms() error {
 	for _, path := range l.ssh {
-		var warn func(string)
+		err := sshconfig.CheckTrust(path, l.infos[path])
 		if l.from["KnockSequence"] == path {
-			warn = l.warnOnce
+			err = sshconfig.CheckPerm(path, l.infos[path], l.warnOnce)
 		}
-		if err := sshconfig.CheckPerm(path, l.infos[path], warn); err != nil {
+		if err != nil {
 			return err
 		}
 	}
