@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/knockssh/knockssh/internal/sshconfig"
 )
 
 // authMethods returns the authentication methods to try, in ssh's order:
@@ -81,7 +83,11 @@ func publicKeySigners(h *HostConfig, o *Options, prompt func(string, bool) (stri
 	for _, path := range h.IdentityFiles {
 		s, pub, err := loadIdentity(path, prompt, h.NumberOfPasswordPrompts)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && o.Stderr != nil && !o.quiet {
+			var perm *sshconfig.KeyPermError
+			if errors.As(err, &perm) && o.Stderr != nil && !o.quiet {
+				// As ssh, which ignores the key and goes on.
+				fmt.Fprintf(o.Stderr, "Warning: %v; this private key will be ignored (%s).\n", perm, perm.Hint())
+			} else if errors.Is(err, fs.ErrNotExist) && o.Stderr != nil && !o.quiet {
 				fmt.Fprintf(o.Stderr, "Warning: Identity file %s not accessible: %v.\n", path, errors.Unwrap(err))
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				o.debugf("Identity file %s: %v", path, err)
@@ -157,12 +163,13 @@ func publicKeySigners(h *HostConfig, o *Options, prompt func(string, bool) (stri
 	return conn, signers
 }
 
-// loadIdentity reads a private key file. An encrypted key is decrypted
-// only when the server accepts its public key (taken from the key file
-// or path.pub), after asking for its passphrase; when its public key is
-// nowhere to be found, the passphrase is asked for at once.
+// loadIdentity reads a private key file, refusing one of the user's that
+// others may read ([sshconfig.CheckKey], as ssh). An encrypted key is
+// decrypted only when the server accepts its public key (taken from the
+// key file or path.pub), after asking for its passphrase; when its public
+// key is nowhere to be found, the passphrase is asked for at once.
 func loadIdentity(path string, prompt func(string, bool) (string, error), tries int) (ssh.Signer, ssh.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKey(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,6 +217,23 @@ func loadIdentity(path string, prompt func(string, bool) (string, error), tries 
 		return s, s.PublicKey(), nil
 	}
 	return &lazySigner{pub: pub, load: decrypt}, pub, nil
+}
+
+// readKey reads a private key file that passes [sshconfig.CheckKey].
+func readKey(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := sshconfig.CheckKey(path, fi); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
 }
 
 // loadCert reads an OpenSSH certificate file, or returns nil.

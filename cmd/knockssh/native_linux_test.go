@@ -336,6 +336,35 @@ func TestNativePassphrase(t *testing.T) {
 	}
 }
 
+// TestNativeKeyPermissions: a private key that others may read is
+// ignored, as ssh ignores it, with ssh's reason and the fix (here it is
+// the only key, so the login fails); chmod 600 and it logs in.
+func TestNativeKeyPermissions(t *testing.T) {
+	t.Parallel()
+	f := newNativeFront(t)
+	key := filepath.Join(f.home, ".ssh", "id_open")
+	data, err := os.ReadFile(f.l.SSH.IdentityFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(key, string(data))
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config("ssh_keyperm", "  UserKnownHostsFile "+f.l.SSH.KnownHosts+"\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n  BatchMode yes\n")
+	out, stderr, status := f.result("", "-F", cfg, "-i", key, "lab", "echo", "must-not-run")
+	want := "Warning: UNPROTECTED PRIVATE KEY FILE: permissions 0644 for '" + key + "' are too open; it is required that your private key files are NOT accessible by others; this private key will be ignored (chmod 600 " + key + ").\n"
+	if status != 255 || out != "" || !strings.Contains(stderr, want) {
+		t.Errorf("a 0644 key: status %d, stdout %q, stderr %q; want 255 and %q", status, out, stderr, want)
+	}
+	if err := os.Chmod(key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, status := f.result("", "-F", cfg, "-i", key, "lab", "echo", "key-ok"); status != 0 || out != "key-ok\n" || strings.Contains(stderr, "UNPROTECTED") {
+		t.Errorf("a 0600 key: status %d, stdout %q, stderr %q", status, out, stderr)
+	}
+}
+
 // TestNativeForward: -N -L carries bytes both ways to a service on the
 // server's side.
 func TestNativeForward(t *testing.T) {
