@@ -124,7 +124,7 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 .SH FILES
 .TP
 .I ~/.ssh/knock_config
-` + roff(`The user's knock stanzas; it holds secrets: one others may write is refused, one they may read is warned about.`) + `
+` + roff(`The user's knock stanzas; it holds secrets: refused unless it, where its symlinks lead, and each directory up to the home directory are the user's or root's and writable by no one else, and, if it is the user's, readable by no one else (see knock_config(5)).`) + `
 .TP
 .I ~/.ssh/config
 ` + roff(`Knock* lines here count when the file has "IgnoreUnknown Knock*".`) + `
@@ -185,7 +185,9 @@ Knock* lines in
 		b.WriteString(".TP\n.B " + kw.Name + "\n" + roff(strings.ReplaceAll(kw.Meaning, "`", "")+"; default: "+kw.Default+".") + "\n")
 	}
 	b.WriteString(`.SH SECURITY
-` + roff(`The file holds the secret. A knock config others may write is refused, and one they may read is warned about. A malformed line is reported as file:line: Keyword: what was expected, never with the secret.`) + `
+` + roff(`The file holds the secret, and can send it elsewhere (KnockAddress). As OpenSSH's safe_path checks authorized_keys, knockssh refuses a knock config, a file it includes, a settings file (--settings), or an ssh config whose Knock* values are used, unless the file, where its symlinks lead, and each directory from it up to the user's home directory (for a file in it; else up to /) are owned by the user or root and writable by neither group nor others. Unlike safe_path, a sticky directory such as /tmp is accepted: only an entry's owner may replace it there. A file that holds the KnockSequence and is the user's must also not be readable by group or others (chmod 600), as ssh insists for private keys; one of root's that others may read gets a warning. Each refusal is one line naming the file, and the directory at fault, with a hint. A malformed line is reported as file:line: Keyword: what was expected, never with the secret.`) + `
+.PP
+` + roff(`A KnockSequence in a Host block whose patterns hold a wildcard (Host home*, Host * !gw), or before the first Host line, is refused unless the stanza has a KnockAddress: otherwise the secret would go to whatever the name typed resolves to, a typo's or a forged DNS answer's address included. Add KnockAddress with the server's address, or name the hosts in full (Host homeserver home); negated patterns beside full names are fine, and so is a file included from a block that names its host in full.`) + `
 .SH EXAMPLE
 .nf
 Host homeserver

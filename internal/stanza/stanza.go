@@ -42,11 +42,22 @@
 //
 // # Permissions
 //
-// On Unix, a knock config, or a file it includes, that its group or others
-// may write is refused, and one they may read gives a warning: it holds
-// secrets. An ssh config, or a file it includes, is checked in the same way,
-// but only when a Knock* value used comes from it (a warning about reading
-// only when that value is the KnockSequence). Windows files are not checked.
+// On Unix, a knock config, or a file it includes, must pass
+// sshconfig.CheckPerm (it holds secrets: owned by the user or root, where
+// its symlinks lead, writable by no one else, nor is any directory on its
+// way, and not readable by others if it is the user's). An ssh config, or a
+// file it includes, is checked only when a Knock* value used comes from
+// it: with sshconfig.CheckPerm when that value is the KnockSequence, else
+// with sshconfig.CheckTrust (no check of reading). Windows files are not
+// checked.
+//
+// # Wildcards
+//
+// A KnockSequence from a Host block whose patterns hold a wildcard (or
+// from before the first Host line) is refused, with a [*WildcardError],
+// unless a KnockAddress applies too: the secret would go to whatever the
+// name typed resolves to. Host lines that name their hosts in full, as
+// sshconfig.Line.Named tells, need none.
 package stanza
 
 import (
