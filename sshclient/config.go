@@ -2,6 +2,7 @@ package sshclient
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -206,6 +207,9 @@ type sshFile struct {
 	path     string
 	optional bool
 	system   bool // relative Include paths are under /etc/ssh
+	// given: the -F file, whose permissions ssh does not check (only
+	// those of the files it includes).
+	given bool
 }
 
 // sshConfigFiles returns the ssh configs read for configFile (ssh's -F).
@@ -214,7 +218,7 @@ func sshConfigFiles(configFile string) []sshFile {
 	case strings.EqualFold(configFile, "none"):
 		return nil
 	case configFile != "":
-		return []sshFile{{path: configFile}}
+		return []sshFile{{path: configFile, given: true}}
 	}
 	var files []sshFile
 	if home, err := os.UserHomeDir(); err == nil {
@@ -241,6 +245,18 @@ func (s *settings) read(alias string, f sshFile, warnMatch func(string)) error {
 		}
 	} else if home := sshconfig.Home(); home != "" {
 		w.IncludeDir = filepath.Join(home, ".ssh")
+	}
+	// As ssh (readconf.c), the user's config and every included file
+	// must be the user's or root's and writable by no one else.
+	top := true
+	w.Check = func(path string, fi fs.FileInfo) error {
+		if top {
+			top = false
+			if f.system || f.given {
+				return nil
+			}
+		}
+		return sshconfig.CheckSSHConfig(path, fi)
 	}
 	return w.Walk(f.path, f.optional, func(l sshconfig.Line) error {
 		key, ok := nativeKeywords[strings.ToLower(l.Key)]

@@ -164,3 +164,41 @@ func judgeKey(uid int, key entry) error {
 	}
 	return nil
 }
+
+// A ConfigPermError is a user's ssh config that ssh refuses ("Bad owner
+// or permissions"): owned by someone other than the user or root, or
+// writable by its group or others.
+type ConfigPermError struct {
+	Path  string
+	Owner string // as PermError's, "" when the owner is not at fault
+	Mode  fs.FileMode
+}
+
+// Error says which file and what is wrong, in ssh's words first.
+func (e *ConfigPermError) Error() string {
+	if e.Owner != "" {
+		return fmt.Sprintf("bad owner or permissions on %s: it is owned by %s, not by you or root", e.Path, e.Owner)
+	}
+	return fmt.Sprintf("bad owner or permissions on %s: it is writable by others (mode %04o)", e.Path, e.Mode)
+}
+
+// Hint says how to fix it.
+func (e *ConfigPermError) Hint() string {
+	if e.Owner != "" {
+		return "remove " + e.Path + " if it is not yours; if it is: chown $(id -un) " + e.Path + " (as root)"
+	}
+	return "chmod go-w " + e.Path
+}
+
+// judgeSSHConfig is ssh's check of the user's ssh config and of every
+// file an Include reads (readconf.c): owned by user uid or root, and
+// writable by no one else.
+func judgeSSHConfig(uid int, file entry) error {
+	switch {
+	case file.uid != uid && file.uid != 0:
+		return &ConfigPermError{Path: file.path, Owner: ownerName(file.uid), Mode: file.mode.Perm()}
+	case file.mode&0o022 != 0:
+		return &ConfigPermError{Path: file.path, Mode: file.mode.Perm()}
+	}
+	return nil
+}

@@ -105,3 +105,15 @@ func CheckKey(path string, fi fs.FileInfo) error {
 	}
 	return judgeKey(os.Getuid(), e)
 }
+
+// CheckSSHConfig refuses, with a [*ConfigPermError], an ssh config that
+// ssh itself refuses: the user's ~/.ssh/config, or a file an Include
+// reads, owned by someone other than the user or root, or writable by its
+// group or others; fi is the open file's FileInfo.
+func CheckSSHConfig(path string, fi fs.FileInfo) error {
+	e, err := entryOf(path, fi)
+	if err != nil {
+		return err
+	}
+	return judgeSSHConfig(os.Getuid(), e)
+}

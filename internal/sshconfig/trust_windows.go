@@ -8,3 +8,6 @@ func CheckTrust(string, fs.FileInfo) error { return nil }
 
 // CheckKey does nothing on Windows, as CheckPerm.
 func CheckKey(string, fs.FileInfo) error { return nil }
+
+// CheckSSHConfig does nothing on Windows, as CheckPerm.
+func CheckSSHConfig(string, fs.FileInfo) error { return nil }
