@@ -307,11 +307,11 @@ func (l *lookup) line(line sshconfig.Line, ssh bool) error {
 // KnockSequence kept from others (sshconfig.CheckPerm).
 func (l *lookup) checkSSHPerms() error {
 	for _, path := range l.ssh {
-		err := sshconfig.CheckTrust(path, l.infos[path])
+		check := sshconfig.CheckTrust
 		if l.from["KnockSequence"] == path {
-			err = sshconfig.CheckPerm(path, l.infos[path], l.warnOnce)
+			check = func(path string, fi fs.FileInfo) error { return sshconfig.CheckPerm(path, fi, l.warnOnce) }
 		}
-		if err != nil {
+		if err := check(path, l.infos[path]); err != nil {
 			return err
 		}
 	}
