@@ -17,7 +17,8 @@ type Target struct {
 	// knocks per source address.
 	Source netip.Addr
 	// Interface, when set, is the network device knocks leave by
-	// (SO_BINDTODEVICE on Linux, IP_BOUND_IF on macOS).
+	// (SO_BINDTODEVICE on Linux, IP_BOUND_IF on macOS, IP_UNICAST_IF on
+	// Windows).
 	Interface string
 }
 
