@@ -1,7 +1,84 @@
 package sshconfig
 
-import "io/fs"
+import (
+	"fmt"
+	"io/fs"
+	"unsafe"
 
-// CheckPerm does nothing on Windows, whose ACLs Go's file modes do not
-// show.
-func CheckPerm(string, fs.FileInfo, func(string)) error { return nil }
+	"golang.org/x/sys/windows"
+)
+
+// CheckPerm refuses a file of secrets (a knock config, a settings file)
+// that someone other than the user, SYSTEM or Administrators owns or may
+// write, and warns through warn (which may be nil) about one they may
+// read, judging its owner and DACL as Win32-OpenSSH does (see
+// fileACL.check). A file whose security cannot be read is refused.
+func CheckPerm(path string, _ fs.FileInfo, warn func(string)) error {
+	f, err := readACL(path)
+	if err != nil {
+		return fmt.Errorf("reading the permissions of %s: %w", path, err)
+	}
+	w, err := f.check()
+	if w != "" && warn != nil {
+		warn(w)
+	}
+	return err
+}
+
+// readACL reads path's owner and DACL (of the file a symbolic link points
+// to), and who the user is.
+func readACL(path string) (fileACL, error) {
+	f := fileACL{Path: path}
+	tok, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return f, err
+	}
+	f.User, f.UserName = tok.User.Sid.String(), accountName(tok.User.Sid)
+	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		return f, err
+	}
+	owner, _, err := sd.Owner()
+	if err != nil {
+		return f, err
+	}
+	if owner == nil {
+		return f, fmt.Errorf("no owner")
+	}
+	f.Owner, f.OwnerName = owner.String(), accountName(owner)
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return f, err
+	}
+	if dacl == nil { // a NULL DACL: everyone may do anything
+		f.ACEs = []ace{{SID: sidEveryone, Name: "Everyone", Type: aceTypeAllowed, Mask: 0x10000000}}
+		return f, nil
+	}
+	for i := range uint32(dacl.AceCount) {
+		var a *windows.ACCESS_ALLOWED_ACE
+		if err := windows.GetAce(dacl, i, &a); err != nil {
+			return f, err
+		}
+		e := ace{Type: a.Header.AceType, Flags: a.Header.AceFlags, Mask: uint32(a.Mask)}
+		// Allowed and denied entries keep the trustee at SidStart; the
+		// others (object, callback, audit) are not judged.
+		if e.Type == windows.ACCESS_ALLOWED_ACE_TYPE || e.Type == windows.ACCESS_DENIED_ACE_TYPE {
+			sid := (*windows.SID)(unsafe.Pointer(&a.SidStart))
+			e.SID, e.Name = sid.String(), accountName(sid)
+		}
+		f.ACEs = append(f.ACEs, e)
+	}
+	return f, nil
+}
+
+// accountName is DOMAIN\name of sid, or "" when it cannot be looked up.
+func accountName(sid *windows.SID) string {
+	account, domain, _, err := sid.LookupAccount("")
+	switch {
+	case err != nil:
+		return ""
+	case domain == "":
+		return account
+	}
+	return domain + `\` + account
+}
