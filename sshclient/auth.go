@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -27,7 +25,7 @@ func authMethods(h *HostConfig, o *Options) (methods []ssh.AuthMethod, closeAgen
 	closeAgent = func() {}
 	prompt := o.prompter(h)
 	if h.PubkeyAuthentication {
-		var agentConn net.Conn
+		var agentConn io.Closer
 		methods = append(methods, ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
 			var signers []ssh.Signer
 			agentConn, signers = publicKeySigners(h, o, prompt)
@@ -73,7 +71,7 @@ func authMethods(h *HostConfig, o *Options) (methods []ssh.AuthMethod, closeAgen
 // those of the identity files with IdentitiesOnly), then the identity
 // files' that the agent does not hold, each preceded by its certificate
 // when there is one.
-func publicKeySigners(h *HostConfig, o *Options, prompt func(string, bool) (string, error)) (net.Conn, []ssh.Signer) {
+func publicKeySigners(h *HostConfig, o *Options, prompt func(string, bool) (string, error)) (io.Closer, []ssh.Signer) {
 	type identity struct {
 		path   string
 		pub    ssh.PublicKey // nil when unknown before decryption
@@ -123,9 +121,9 @@ func publicKeySigners(h *HostConfig, o *Options, prompt func(string, bool) (stri
 	}
 	var signers []ssh.Signer
 	inAgent := map[string]bool{}
-	var conn net.Conn
-	if h.IdentityAgent != "" && runtime.GOOS != "windows" {
-		c, err := net.Dial("unix", h.IdentityAgent)
+	var conn io.Closer
+	if h.IdentityAgent != "" {
+		c, err := dialAgent(h.IdentityAgent)
 		if err != nil {
 			o.debugf("Cannot connect to the agent at %s: %v", h.IdentityAgent, err)
 		} else {

@@ -36,8 +36,10 @@ type HostConfig struct {
 	CertificateFiles []string
 	// IdentitiesOnly restricts the agent's keys to the identity files.
 	IdentitiesOnly bool
-	// IdentityAgent is the agent's socket: $SSH_AUTH_SOCK by default, ""
-	// for none.
+	// IdentityAgent is the agent's socket: $SSH_AUTH_SOCK by default (on
+	// Windows, when unset, Win32-OpenSSH's pipe \\.\pipe\openssh-ssh-agent),
+	// "" for none. On Windows a name \\.\pipe\NAME or //./pipe/NAME is a
+	// named pipe.
 	IdentityAgent string
 	// UserKnownHostsFiles and GlobalKnownHostsFiles are the known_hosts
 	// files; new keys go to the first user file.
@@ -315,7 +317,7 @@ func ResolveHost(alias string, o *Options) (HostConfig, error) {
 func (s *settings) resolve(alias string, o *Options) (HostConfig, error) {
 	h := HostConfig{
 		Alias: alias, HostName: alias, Port: 22,
-		StrictHostKeyChecking: "ask", IdentityAgent: os.Getenv("SSH_AUTH_SOCK"),
+		StrictHostKeyChecking: "ask", IdentityAgent: defaultAgent(runtime.GOOS, os.Getenv("SSH_AUTH_SOCK")),
 		PubkeyAuthentication: true, KbdInteractiveAuthentication: true, PasswordAuthentication: true,
 		NumberOfPasswordPrompts: 3, ServerAliveCountMax: 3, AddressFamily: "any", RequestTTY: "auto",
 		LogLevel: "INFO",

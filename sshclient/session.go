@@ -215,15 +215,19 @@ func (n *Command) Run(ctx context.Context, args []string) (status int, err error
 }
 
 // startPTY requests a PTY of the terminal's size, puts the terminal in
-// raw mode and forwards its size changes; restore undoes the raw mode. A
+// raw mode (on Windows also VT output, and VT input, which x/term's
+// MakeRaw sets) and forwards its size changes; restore undoes both. A
 // terminating signal (SIGTERM, SIGHUP, SIGQUIT) calls cancel, so that Run
 // returns through restore instead of dying with the terminal raw. stdin
 // is nil unless it is a terminal.
 func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.File, stdout io.Writer) (restore func(), err error) {
-	termName := os.Getenv("TERM")
-	if termName == "" {
-		termName = "vt100"
-	}
+	vt, restoreVT := consoleVT(stdout)
+	defer func() {
+		if err != nil {
+			restoreVT()
+		}
+	}()
+	termName := chooseTerm(os.Getenv("TERM"), vt)
 	w, h := 80, 24
 	fd := -1
 	if stdin != nil {
@@ -240,7 +244,7 @@ func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.F
 	if err := sess.RequestPty(termName, h, w, modes); err != nil {
 		return nil, fmt.Errorf("PTY allocation request failed: %w", err)
 	}
-	restore = func() {}
+	restore = restoreVT
 	if stdin != nil {
 		old, err := term.MakeRaw(int(stdin.Fd()))
 		if err != nil {
@@ -250,6 +254,7 @@ func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.F
 		restore = func() {
 			stopSignals()
 			term.Restore(int(stdin.Fd()), old)
+			restoreVT()
 		}
 	}
 	if fd >= 0 {
@@ -263,6 +268,20 @@ func startPTY(ctx context.Context, cancel func(), sess *ssh.Session, stdin *os.F
 		restore = func() { stop(); prev() }
 	}
 	return restore, nil
+}
+
+// chooseTerm is the TERM a PTY is requested with: the environment's (env),
+// else xterm-256color where the console was made to interpret VT sequences
+// (vt: Windows Terminal, and conhost with ENABLE_VIRTUAL_TERMINAL_PROCESSING,
+// which Win32-OpenSSH's ssh calls xterm-256color too), else vt100.
+func chooseTerm(env string, vt bool) string {
+	switch {
+	case env != "":
+		return env
+	case vt:
+		return "xterm-256color"
+	}
+	return "vt100"
 }
 
 // keepalive sends keepalive@openssh.com every ServerAliveInterval and

@@ -4,6 +4,7 @@ package sshclient
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,6 +18,9 @@ func openTTY() (in, out *os.File, err error) {
 	}
 	return f, f, nil
 }
+
+// consoleVT does nothing: Unix terminals interpret VT sequences.
+func consoleVT(io.Writer) (vt bool, restore func()) { return false, func() {} }
 
 // watchWindow calls changed on each SIGWINCH until stop or ctx is done.
 func watchWindow(ctx context.Context, changed func()) (stop func()) {
