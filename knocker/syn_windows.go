@@ -18,7 +18,7 @@ import (
 //     never to send its SYN again (SIO_TCP_INITIAL_RTO with
 //     TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS, Windows 10 1709 and later;
 //     older versions are refused). Without that, Windows sends the SYN again
-//     after its initial retransmission timeout (about 1 s) and even after a
+//     after its retransmission timeout (a second or a few) and even after a
 //     RST, and the server counts every copy as a knock: a retransmitted SYN
 //     inside the window breaks the burst's count.
 //   - connect must answer WSAEWOULDBLOCK: the connection attempt is the

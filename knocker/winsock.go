@@ -68,10 +68,10 @@ func initialRTOValue() [4]byte {
 
 // synSupported says whether Windows major.build can send TCP knocks:
 // TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS needs Windows 10 1709 (build
-// 16299) or later. Without it Windows sends a knock's SYN again after the
-// initial retransmission timeout (InitialRto: 1 s on current versions,
-// 300 ms at the least Set-NetTCPSetting allows), even when a RST answered
-// it, and each SYN sent again is one more knock on the server.
+// 16299) or later. Without it Windows sends a knock's SYN again after its
+// retransmission timeout (InitialRto: a second or a few, and an
+// administrator can lower it), even when a RST answered it, and each SYN
+// sent again is one more knock on the server.
 func synSupported(major, build uint32) error {
 	if major > 10 || major == 10 && build >= 16299 {
 		return nil

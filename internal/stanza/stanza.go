@@ -48,8 +48,9 @@
 // way, and not readable by others if it is the user's). An ssh config, or a
 // file it includes, is checked only when a Knock* value used comes from
 // it: with sshconfig.CheckPerm when that value is the KnockSequence, else
-// with sshconfig.CheckTrust (no check of reading). Windows files are not
-// checked.
+// with sshconfig.CheckTrust (no check of reading). On Windows,
+// sshconfig.CheckPerm judges the file's owner and access control list
+// instead, as Win32-OpenSSH does.
 //
 // # Wildcards
 //
