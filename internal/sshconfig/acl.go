@@ -50,6 +50,9 @@ type fileACL struct {
 	// ACEs is the DACL; a NULL DACL (everyone may do anything) is given as
 	// one entry allowing Everyone GENERIC_ALL.
 	ACEs []ace
+	// Key makes reading by anyone else an error too, as Win32-OpenSSH
+	// judges a private key (read_ok 0).
+	Key bool
 }
 
 // check decides as Win32-OpenSSH's check_secure_file_permission does, and
@@ -58,7 +61,7 @@ type fileACL struct {
 // (as OpenSSH: data, attributes, extended attributes; beyond it: the ACL,
 // the owner, GENERIC_WRITE, GENERIC_ALL), else an *aclError. An entry
 // allowing someone else to read it gives a warning instead, as a mode of
-// 0644 does on Unix. Denied entries are not counted (as OpenSSH): that can
+// 0644 does on Unix (an error for a Key). Denied entries are not counted (as OpenSSH): that can
 // refuse a file a denial protects, never pass one others can write.
 // Inherit-only entries apply to a folder's children, not to the file, and
 // are skipped.
@@ -74,8 +77,8 @@ func (f fileACL) check() (warning string, err error) {
 		}
 		inherited := a.Flags&aceFlagInherited != 0
 		switch {
-		case a.Mask&aclWrite != 0:
-			return "", &aclError{f: f, who: who(a.Name, a.SID), sid: a.SID, inherited: inherited}
+		case a.Mask&aclWrite != 0, f.Key && a.Mask&aclRead != 0:
+			return "", &aclError{f: f, who: who(a.Name, a.SID), sid: a.SID, inherited: inherited, read: a.Mask&aclWrite == 0}
 		case a.Mask&aclRead != 0:
 			readers = append(readers, who(a.Name, a.SID))
 			readInherited = readInherited || inherited
@@ -146,6 +149,7 @@ type aclError struct {
 	who, sid  string
 	owner     bool
 	inherited bool
+	read      bool // a key others may read, not write
 }
 
 // Error says which file and who.
@@ -156,6 +160,9 @@ func (e *aclError) Error() string {
 	how := "an entry of its own"
 	if e.inherited {
 		how = "an entry inherited from its folder"
+	}
+	if e.read {
+		return fmt.Sprintf("%s is readable by %s (%s): it is a private key", e.f.Path, e.who, how)
 	}
 	return fmt.Sprintf("%s is writable by %s (%s): it holds knock secrets", e.f.Path, e.who, how)
 }

@@ -85,6 +85,29 @@ func TestACLCheck(t *testing.T) {
 	}
 }
 
+// TestACLKey: for a private key, reading by anyone else is refused too.
+func TestACLKey(t *testing.T) {
+	const me = "S-1-5-21-1-2-3-1001"
+	base := []ace{
+		{SID: sidSystem, Type: aceTypeAllowed, Flags: aceFlagInherited, Mask: 0x1f01ff},
+		{SID: me, Type: aceTypeAllowed, Flags: aceFlagInherited, Mask: 0x1f01ff},
+	}
+	f := fileACL{Path: `C:\Users\me\.ssh\id_ed25519`, Owner: me, User: me, ACEs: base, Key: true}
+	if w, err := f.check(); err != nil || w != "" {
+		t.Fatalf("a key only I may read: %q, %v", w, err)
+	}
+	f.ACEs = append(base, ace{SID: "S-1-5-32-545", Type: aceTypeAllowed, Flags: aceFlagInherited, Mask: 0x1200a9})
+	_, err := f.check()
+	var h interface{ Hint() string }
+	if err == nil || !strings.Contains(err.Error(), "readable by S-1-5-32-545 (an entry inherited from its folder): it is a private key") || !errors.As(err, &h) || !strings.Contains(h.Hint(), "/inheritance:r") {
+		t.Fatalf("a key Users may read: %v", err)
+	}
+	f.Key = false
+	if w, err := f.check(); err != nil || w == "" {
+		t.Fatalf("the same file as a config: %q, %v; want a warning", w, err)
+	}
+}
+
 // TestACLHintNoUserName: without the user's name the hint still works in
 // cmd.exe.
 func TestACLHintNoUserName(t *testing.T) {
