@@ -25,11 +25,13 @@ import (
 //     stack's. Any other answer is an error naming the cause: no SYN left.
 //   - Winsock never says when the SYN has left, and a socket closed right
 //     after connect may take its SYN with it. So the sockets of a burst stay
-//     open until the next burst starts (a window later, at least 1 s), and
-//     Close waits until the last burst is synHold old. Then each is closed
-//     with SO_LINGER 0: an attempt still pending just ends (no SYN is sent
-//     again, and none could be), one the server answered ends with a RST,
-//     which counts as no knock.
+//     open until the next burst starts (a window later, between the bursts
+//     of a sequence), and at least synHold: the next burst, and Close, wait
+//     until the last one is that old (only the back-to-back rounds that
+//     clear the server's list after a failed attempt ever wait). Then each
+//     is closed with SO_LINGER 0: an attempt still pending just ends (no
+//     SYN is sent again, and none could be), one the server answered ends
+//     with a RST, which counts as no knock.
 //
 // No privileges are needed. What cannot be known from here: whether the
 // SYN actually left (a pending ARP or neighbour lookup holds it back), and
@@ -146,19 +148,19 @@ func (s *synSender) prepare(h windows.Handle) error {
 	return nil
 }
 
-// closeOpen closes the last burst's sockets.
+// closeOpen closes the last burst's sockets, once they are synHold old.
 func (s *synSender) closeOpen() {
+	if len(s.open) > 0 {
+		time.Sleep(time.Until(s.since.Add(synHold)))
+	}
 	for _, h := range s.open {
 		windows.Closesocket(h)
 	}
 	s.open = s.open[:0]
 }
 
-// Close waits until the last burst is synHold old, then closes its sockets.
+// Close closes the last burst's sockets, once they are synHold old.
 func (s *synSender) Close() error {
-	if len(s.open) > 0 {
-		time.Sleep(time.Until(s.since.Add(synHold)))
-	}
 	s.closeOpen()
 	return nil
 }
