@@ -1,13 +1,35 @@
 package sshconfig
 
-import "io/fs"
+import (
+	"fmt"
+	"io/fs"
+)
 
-// CheckTrust does nothing on Windows, as CheckPerm: Go's file modes do
-// not show ACLs.
-func CheckTrust(string, fs.FileInfo) error { return nil }
+// CheckTrust refuses a file that steers the secret (an ssh config giving
+// a Knock* value other than the sequence) when someone other than the
+// user, SYSTEM or Administrators owns it or may write it, judging its
+// owner and DACL as CheckPerm does; who may read it is not judged.
+func CheckTrust(path string, _ fs.FileInfo) error {
+	f, err := readACL(path)
+	if err != nil {
+		return fmt.Errorf("reading the permissions of %s: %w", path, err)
+	}
+	_, err = f.check()
+	return err
+}
 
-// CheckKey does nothing on Windows, as CheckPerm.
-func CheckKey(string, fs.FileInfo) error { return nil }
+// CheckKey refuses a private key that anyone but the user, SYSTEM or
+// Administrators owns, may write or may read, as Win32-OpenSSH does.
+func CheckKey(path string, _ fs.FileInfo) error {
+	f, err := readACL(path)
+	if err != nil {
+		return fmt.Errorf("reading the permissions of %s: %w", path, err)
+	}
+	f.Key = true
+	_, err = f.check()
+	return err
+}
 
-// CheckSSHConfig does nothing on Windows, as CheckPerm.
-func CheckSSHConfig(string, fs.FileInfo) error { return nil }
+// CheckSSHConfig refuses an ssh config as CheckTrust does: Win32-OpenSSH
+// judges its owner and who may write it.
+func CheckSSHConfig(path string, fi fs.FileInfo) error { return CheckTrust(path, fi) }
