@@ -171,16 +171,20 @@ func TestLabWrongSequenceNeverOpens(t *testing.T) {
 				seq, _ := knocker.ParseSequence(wrong)
 				cfg := knocker.Config{Host: l.ServerIP4.String(), Port: 22, Sequence: seq, Protocol: proto, Window: time.Second, Trace: func(e knocker.Event) { t.Log(e) }}
 				err := dialFromClient(t, l, cfg, ":22")
-				if !errors.Is(err, knocker.ErrNoAnswer) {
+				logCounters := func() {
 					for _, c := range l.Counters(t, 4) {
 						if c.Packets > 0 {
 							t.Logf("%s #%d: %d packets: %s", c.Chain, c.Rule, c.Packets, c.Spec)
 						}
 					}
+				}
+				if !errors.Is(err, knocker.ErrNoAnswer) {
+					logCounters()
 					t.Fatalf("Dial with a wrong sequence: %v, want ErrNoAnswer", err)
 				}
 				select {
 				case a := <-acc.ch:
+					logCounters()
 					t.Fatalf("server accepted a connection from %v", a)
 				default:
 				}
@@ -449,5 +453,39 @@ func TestLabSecondSYN(t *testing.T) {
 				t.Errorf("%d SYNs dropped and %d accepted, want 1 and 1", dropped, accepted)
 			}
 		})
+	}
+}
+
+// TestLabTCPKnockNeverConnects: a TCP knock is one SYN and never a
+// connection, even where the server answers at once (here the port is
+// plainly open, as for a SYN of a clear that meets stale hits and passes
+// the rules): the server counts every SYN, and its listener accepts none.
+func TestLabTCPKnockNeverConnects(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Listener: "none"})
+	acc := serve(t, l, 22)
+	const knocks = 50
+	err := l.Client.Do(func() error {
+		s, err := knocker.NewSender(knocker.TCP, knocker.Target{Addr: netip.AddrPortFrom(l.ServerIP4, 22)})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.Burst(knocks)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // for an accept to show, if one were coming
+	select {
+	case a := <-acc.ch:
+		t.Fatalf("the server accepted a connection from %v: a knock's SYN-ACK completed a handshake", a)
+	default:
+	}
+	open := func(c lab.Counter) bool {
+		return c.Chain == "INPUT" && strings.HasSuffix(c.Spec, "--dport 22 -j ACCEPT")
+	}
+	if n := packets(l.Counters(t, 4), open); n != knocks {
+		t.Errorf("the server counted %d SYNs, want %d, one per knock", n, knocks)
 	}
 }

@@ -12,7 +12,9 @@ import (
 
 // synSender sends each knock as the SYN of a non-blocking connect whose
 // socket is closed at once: the kernel sends exactly one SYN and, the socket
-// being gone, never retransmits it. No privileges are needed.
+// being gone, never retransmits it. On Linux the socket also drops all it
+// receives (muteReplies), so that no SYN-ACK completes a connection before
+// the close. No privileges are needed.
 type synSender struct {
 	t      Target
 	family int
@@ -54,6 +56,9 @@ func (s *synSender) one() error {
 	defer unix.Close(fd)
 	unix.CloseOnExec(fd)
 	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	if err := muteReplies(fd); err != nil {
 		return err
 	}
 	if err := bindDevice(fd, s.family, s.t.Interface); err != nil {

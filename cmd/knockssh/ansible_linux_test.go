@@ -142,6 +142,10 @@ func (f *ansibleFleet) checkPong(out string) {
 // runs over the connections ansible keeps, knocking no more. At W=4 the
 // knock alone takes 12 s, past ansible's timeout: knockssh gives ssh that
 // time on top.
+//
+// The ansible tests are not parallel with the others: ansible's Python
+// processes, dozens of them, would starve the timing of the knocks of the
+// lab tests that run beside them at W=1. Their subtests run together.
 func TestAnsibleFleet(t *testing.T) {
 	for _, w := range []int{1, 4} {
 		t.Run(fmt.Sprintf("W=%d", w), func(t *testing.T) {
@@ -161,7 +165,6 @@ func TestAnsibleFleet(t *testing.T) {
 // knocking (each server counts one knock) and a second run of the play
 // changes nothing.
 func TestAnsibleInstall(t *testing.T) {
-	t.Parallel()
 	f := newAnsibleFleet(t, 1, "none")
 	play := configFile(t, "knock-install.yml")
 	for i, h := range fleetHosts {
