@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -53,6 +54,7 @@ func join(parts ...[]event) []event {
 
 type timeline struct {
 	name   string
+	seed   bool // the seed's rules, not the hardened ones
 	seq    string
 	knock  int
 	secure int
@@ -99,7 +101,7 @@ func (tl timeline) spec(t testing.TB) firewall.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return firewall.Spec{Sequence: seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat}
+	return firewall.Spec{Sequence: seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat, Seed: tl.seed}
 }
 
 func (tl timeline) withDefaults() timeline {
@@ -119,6 +121,7 @@ func (tl timeline) withDefaults() timeline {
 type outcome struct {
 	Counters []firewall.Counter // the listener's rules only
 	Stamps   int                // hits left for the client, -1 for no entry
+	Fails    int                // fails recorded for the client
 }
 
 // modelRun replays tl in the model, each event shifted by shift[i].
@@ -148,7 +151,7 @@ func modelRun(t testing.TB, tl timeline, src netip.Addr, phase time.Duration, sh
 			m.Packet(p)
 		}
 	}
-	return outcome{Counters: listenerOnly(m.Counters()), Stamps: stampCount(m.Stamps(src))}
+	return outcome{Counters: listenerOnly(m.Counters()), Stamps: stampCount(m.Stamps(src)), Fails: m.Fails(src)}
 }
 
 func stampCount(s []uint64) int {
@@ -174,7 +177,7 @@ func listenerOnly(cs []firewall.Counter) []firewall.Counter {
 // event, so the kernel comparison below cannot flake on a busy machine.
 func TestModelTimelinesRobust(t *testing.T) {
 	src := netip.MustParseAddr("192.0.2.2")
-	for _, tl := range timelines {
+	for _, tl := range withSeed(timelines) {
 		tl := tl.withDefaults()
 		zero := make([]time.Duration, len(tl.events))
 		want := modelRun(t, tl, src, 0, zero)
@@ -193,15 +196,30 @@ func TestModelTimelinesRobust(t *testing.T) {
 	}
 }
 
+// withSeed returns the timelines for the hardened rules, then the same for
+// the seed's.
+func withSeed(tls []timeline) []timeline {
+	out := slices.Clone(tls)
+	for _, tl := range tls {
+		tl.seed = true
+		out = append(out, tl)
+	}
+	return out
+}
+
 // TestKernelAgreesWithModel replays every timeline against the real kernel
 // running the seed's portKnockListener in a lab, and again running the rules
-// Spec.Shell generates, and compares, rule by rule, the packet counters and
-// what is left in the recent list with the model's.
+// Spec.Shell generates for the seed's rules, the hardened rules as
+// Spec.Shell generates them and as Spec.Restore does (whose IPv4 and IPv6
+// fail rules are -4 and -6 lines of one file), and compares, rule by rule,
+// the packet counters, what is left in the recent list and the fails
+// recorded with the model's.
 func TestKernelAgreesWithModel(t *testing.T) {
 	t.Parallel()
-	for _, rules := range []string{"seed", "generated"} {
+	for _, rules := range []string{"seed", "generated", "hardened", "hardened-restore"} {
 		for _, tl := range timelines {
 			tl := tl.withDefaults()
+			tl.seed = rules == "seed" || rules == "generated"
 			t.Run(rules+"/"+tl.name, func(t *testing.T) {
 				t.Parallel()
 				replay(t, tl, rules)
@@ -212,8 +230,11 @@ func TestKernelAgreesWithModel(t *testing.T) {
 
 func replay(t *testing.T, tl timeline, rules string) {
 	listener := "seed"
-	if rules == "generated" {
+	switch rules {
+	case "generated", "hardened":
 		listener = tl.spec(t).Shell("INPUT")
+	case "hardened-restore":
+		listener = fmt.Sprintf("${IPTABLES}-restore --noflush <<'EOF'\n%sEOF\n", tl.spec(t).Restore(firewall.RestoreOptions{}))
 	}
 	l := lab.New(t, lab.Options{Sequence: tl.seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat, Listener: listener})
 	src := l.ClientIP4
@@ -227,11 +248,18 @@ func replay(t *testing.T, tl timeline, rules string) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	var got outcome
-	check, reset := tl.spec(t).Chains()
+	spec := tl.spec(t)
+	check, reset := spec.Chains()
+	knocks := spec.Listener()
 	for _, c := range l.Counters(t, fam) {
-		if (c.Chain == "INPUT" && c.Rule > 3) || c.Chain == check || c.Chain == reset {
-			got.Counters = append(got.Counters, firewall.Counter{Chain: c.Chain, Rule: c.Rule, Packets: c.Packets})
+		switch {
+		case c.Chain == "INPUT" && c.Rule > 3, c.Chain == check, c.Chain == reset, c.Chain == spec.FailChain():
+		case c.Chain == knocks: // the restore form's input rules
+			c.Chain, c.Rule = "INPUT", c.Rule+3
+		default:
+			continue
 		}
+		got.Counters = append(got.Counters, firewall.Counter{Chain: c.Chain, Rule: c.Rule, Packets: c.Packets})
 	}
 	got.Stamps = -1
 	for _, e := range l.Recent(t) {
@@ -239,12 +267,17 @@ func replay(t *testing.T, tl timeline, rules string) {
 			got.Stamps = len(e.Stamps)
 		}
 	}
+	if !tl.seed {
+		for _, e := range l.RecentList(t, spec.FailList(fam)) {
+			got.Fails += len(e.Stamps) // the client is the only source
+		}
+	}
 	// The model replays the packets at the instants they really left;
 	// the kernel's jiffy phase is unknown, so any phase may match.
 	var wants []string
 	for phase := time.Duration(0); phase < 4*time.Millisecond; phase += time.Millisecond {
 		want := modelRun(t, tl, src, phase, late)
-		if reflect.DeepEqual(sorted(got.Counters), sorted(want.Counters)) && got.Stamps == want.Stamps {
+		if reflect.DeepEqual(sorted(got.Counters), sorted(want.Counters)) && got.Stamps == want.Stamps && got.Fails == want.Fails {
 			return
 		}
 		wants = append(wants, format(want))
@@ -261,7 +294,7 @@ func sorted(cs []firewall.Counter) map[string]uint64 {
 }
 
 func format(o outcome) string {
-	s := fmt.Sprintf("stamps=%d", o.Stamps)
+	s := fmt.Sprintf("stamps=%d fails=%d", o.Stamps, o.Fails)
 	for _, c := range o.Counters {
 		if c.Packets != 0 {
 			s += fmt.Sprintf(" %s#%d=%d", c.Chain, c.Rule, c.Packets)

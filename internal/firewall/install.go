@@ -319,7 +319,7 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 			add(s.jumpArgs(table))
 			// Grouped by chain in the order of owned, as "have" below.
 			for _, ch := range owned {
-				for _, r := range s.tableRules(table, in.Interface) {
+				for _, r := range s.tableRules(table, in.Interface, family) {
 					if r[0] == ch {
 						add(r)
 					}

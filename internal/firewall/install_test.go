@@ -67,7 +67,7 @@ const installedSave = `*filter
 COMMIT
 `
 
-var spec1234 = Spec{Sequence: []int{1, 2, 3, 4}, Window: 1, KnockPort: 22, SecurePort: 22}
+var spec1234 = Spec{Sequence: []int{1, 2, 3, 4}, Window: 1, KnockPort: 22, SecurePort: 22, Seed: true}
 
 func plan(t *testing.T, save string, spec Spec, remove bool) Change {
 	t.Helper()
@@ -125,7 +125,7 @@ func TestPlan(t *testing.T) {
 		t.Errorf("uninstalling nothing changes:\n%s", c.Restore)
 	}
 	// DNAT: nat and mangle chains; turning it off removes them.
-	dnat := Spec{Sequence: []int{1, 2, 3, 4}, Window: 1, KnockPort: 443, SecurePort: 22, DNAT: true}
+	dnat := Spec{Sequence: []int{1, 2, 3, 4}, Window: 1, KnockPort: 443, SecurePort: 22, DNAT: true, Seed: true}
 	c = plan(t, baseSave, dnat, false)
 	if !strings.Contains(c.Restore, "*nat\n:KNOCKS_INPUT - [0:0]\n-A PREROUTING -j KNOCKS_INPUT\n") || !strings.Contains(c.Restore, "*mangle\n") {
 		t.Errorf("DNAT install:\n%s", c.Restore)

@@ -135,18 +135,22 @@ type connKey struct {
 // appended, all with the kernel's xt_recent and conntrack semantics. It is
 // deterministic, and not safe for concurrent use.
 //
-// The recent list is shared by IPv4 and IPv6 sources, as the kernel shares
+// The knocks list is shared by IPv4 and IPv6 sources, as the kernel shares
 // a list name between iptables and ip6tables rules (and their ip_list_tot
-// limit); Counters add up both families, which iptables and ip6tables count
-// apart. Accepted connections never expire.
+// limit); the fail lists are one per family. The IPv4 and IPv6 rules have
+// the same shape (they differ in the fail lists only), so Counters add up
+// both families, which iptables and ip6tables count apart. Accepted
+// connections never expire.
 type Model struct {
 	spec   Spec
 	hz     int
 	phase  time.Duration
 	base   uint64
-	chains map[string][]Rule // INPUT starts with labRules placeholders
+	chains map[string][]Rule // the IPv4 rules; INPUT starts with labRules placeholders
+	chain6 map[string][]Rule // the IPv6 rules
 	counts map[string][]uint64
-	table  *recentTable
+	tables map[string]*recentTable // by list name
+	table  *recentTable            // the knocks list
 	conns  map[connKey]bool
 	now    time.Duration
 	trace  Trace
@@ -167,21 +171,47 @@ func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 		return nil, fmt.Errorf("phase %v is not within one jiffy (0 to %v)", phase, jiffy)
 	}
 	m := &Model{spec: s, hz: hz, phase: phase, base: initialJiffies(hz),
-		chains: map[string][]Rule{"INPUT": make([]Rule, labRules)}, counts: map[string][]uint64{},
-		conns: map[connKey]bool{}}
-	var hitcounts []int
-	for _, r := range s.Rules("INPUT") {
-		m.chains[r.Chain] = append(m.chains[r.Chain], r)
-		if r.Recent != nil {
-			hitcounts = append(hitcounts, r.Recent.Hitcount)
+		chains: map[string][]Rule{"INPUT": make([]Rule, labRules)}, chain6: map[string][]Rule{"INPUT": make([]Rule, labRules)},
+		counts: map[string][]uint64{}, tables: map[string]*recentTable{}, conns: map[connKey]bool{}}
+	hitcounts := map[string][]int{}
+	var names []string // in the order the rules create the lists
+	for _, f := range []struct {
+		family int
+		chains map[string][]Rule
+	}{{4, m.chains}, {6, m.chain6}} {
+		for _, r := range s.FamilyRules("INPUT", f.family) {
+			f.chains[r.Chain] = append(f.chains[r.Chain], r)
+			if rc := r.Recent; rc != nil {
+				if _, ok := hitcounts[rc.List]; !ok {
+					names = append(names, rc.List)
+				}
+				hitcounts[rc.List] = append(hitcounts[rc.List], rc.Hitcount)
+			}
 		}
 	}
 	for c, rs := range m.chains {
 		m.counts[c] = make([]uint64, len(rs))
 	}
-	m.table = newRecentTable(defaultListTot, hitcounts...)
+	for _, name := range names {
+		t := newRecentTable(defaultListTot, hitcounts[name]...)
+		m.tables[name] = t
+	}
+	// xt_recent keys a list by the source masked with the mask of the rule
+	// that created it; the generated rules give every rule of a list the
+	// same mask.
+	for _, rs := range m.chain6 {
+		for _, r := range rs {
+			if rc := r.Recent; rc != nil && rc.Mask != 0 {
+				m.tables[rc.List].mask6 = rc.Mask
+			}
+		}
+	}
+	m.table = m.tables[s.List()]
 	return m, nil
 }
+
+// list returns the recent table of a rule's match.
+func (m *Model) list(rc *Recent) *recentTable { return m.tables[rc.List] }
 
 // Clone returns an independent copy of m, to ask "what if" without changing
 // m.
@@ -192,14 +222,18 @@ func (m *Model) Clone() *Model {
 		c.counts[k] = append([]uint64(nil), v...)
 	}
 	c.conns = maps.Clone(m.conns)
-	t := *m.table
-	t.entries = map[netip.Addr]*recentEntry{}
-	for a, e := range m.table.entries {
-		ec := *e
-		ec.stamps = append([]uint64(nil), e.stamps...)
-		t.entries[a] = &ec
+	c.tables = map[string]*recentTable{}
+	for name, mt := range m.tables {
+		t := *mt
+		t.entries = map[netip.Addr]*recentEntry{}
+		for a, e := range mt.entries {
+			ec := *e
+			ec.stamps = append([]uint64(nil), e.stamps...)
+			t.entries[a] = &ec
+		}
+		c.tables[name] = &t
 	}
-	c.table = &t
+	c.table = c.tables[m.spec.List()]
 	c.trace.Steps = append([]Step(nil), m.trace.Steps...)
 	return &c
 }
@@ -278,10 +312,14 @@ func (m *Model) filter(p Packet) Verdict {
 		chain string
 		next  int // index of the next rule
 	}
+	chains := m.chains
+	if p.Src.Is6() && !p.Src.Is4In6() {
+		chains = m.chain6
+	}
 	stack := []frame{{"INPUT", labRules}}
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
-		rules := m.chains[f.chain]
+		rules := chains[f.chain]
 		if f.next >= len(rules) {
 			stack = stack[:len(stack)-1] // end of a user chain: implicit RETURN
 			continue
@@ -333,13 +371,15 @@ func (m *Model) matches(r Rule, p Packet, j uint64) bool {
 		return true
 	}
 	var ok bool
+	t := m.list(r.Recent)
+	src := t.key(p.Src)
 	switch r.Recent.Op {
 	case Set:
-		ok = m.table.set(p.Src, j)
+		ok = t.set(src, j)
 	case Remove:
-		ok = m.table.remove(p.Src)
+		ok = t.remove(src)
 	case Check:
-		ok = m.table.rcheck(p.Src, j, r.Recent.Seconds, r.Recent.Hitcount, m.hz)
+		ok = t.rcheck(src, j, r.Recent.Seconds, r.Recent.Hitcount, m.hz)
 	}
 	return ok != r.Recent.Invert
 }
@@ -359,7 +399,7 @@ func (m *Model) Trace() Trace {
 func (m *Model) Counters() []Counter {
 	var cs []Counter
 	check, reset := m.spec.Chains()
-	for _, c := range []string{"INPUT", check, reset} {
+	for _, c := range []string{"INPUT", check, reset, m.spec.FailChain()} {
 		for i, n := range m.counts[c] {
 			cs = append(cs, Counter{Chain: c, Rule: i + 1, Packets: n})
 		}
@@ -371,6 +411,21 @@ func (m *Model) Counters() []Counter {
 // /proc/net/xt_recent lists them: oldest first until the ring wraps), or
 // nil when the list has no entry for src.
 func (m *Model) Stamps(src netip.Addr) []uint64 { return m.table.stamps(src) }
+
+// Fails returns the number of fails the fail list of src's family holds
+// for src (for its /FailPrefix6 when IPv6), of any age; 0 without a fail
+// limit.
+func (m *Model) Fails(src netip.Addr) int {
+	fam := 4
+	if src.Is6() && !src.Is4In6() {
+		fam = 6
+	}
+	t := m.tables[m.spec.FailList(fam)]
+	if t == nil {
+		return 0
+	}
+	return len(t.stamps(t.key(src)))
+}
 
 // Open sends a connection attempt, a TCP SYN to the port clients connect
 // to (the secure port; the knock port in the DNAT variant), from src at

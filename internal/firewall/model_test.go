@@ -81,7 +81,8 @@ func TestSequences(t *testing.T) {
 		{"1234", "1134", UDP, false},
 		{"1234", "4321", TCP, false},
 		{"1234", "123", UDP, false},
-		// The seed's weakness: the first burst is checked as "at least d1".
+		// The seed's weakness: the first burst is checked as "at least d1"
+		// (the hardened rules refuse it: TestSequences below).
 		{"1234", "2234", UDP, true},
 		{"1234", "2234", TCP, false}, // the 11th TCP knock runs the checks and resets
 		{"5", "5", UDP, true},
@@ -90,14 +91,17 @@ func TestSequences(t *testing.T) {
 		{"31425", "31424", UDP, false},
 		{"1111111111111111", "1111111111111111", UDP, true},
 	}
-	for _, tt := range tests {
-		s := seq(t, tt.server)
-		m := model(t, Spec{Sequence: s, Window: 1, KnockPort: 22, SecurePort: 22})
-		c := seq(t, tt.client)
-		feed(m, KnockTimeline(c, time.Second, 0, tt.proto, 22, client))
-		at := time.Duration(len(c)-1)*time.Second + 50*time.Millisecond
-		if got := m.Open(client, at); got != tt.open {
-			t.Errorf("server %d bursts, client %s (%v): open=%v, want %v; trace %v", len(s), tt.client, tt.proto, got, tt.open, m.Trace())
+	for _, seed := range []bool{true, false} {
+		for _, tt := range tests {
+			s := seq(t, tt.server)
+			m := model(t, Spec{Sequence: s, Window: 1, KnockPort: 22, SecurePort: 22, Seed: seed})
+			c := seq(t, tt.client)
+			feed(m, KnockTimeline(c, time.Second, 0, tt.proto, 22, client))
+			at := time.Duration(len(c)-1)*time.Second + 50*time.Millisecond
+			want := tt.open && (seed || tt.client != "2234")
+			if got := m.Open(client, at); got != want {
+				t.Errorf("seed rules %v: server %d bursts, client %s (%v): open=%v, want %v; trace %v", seed, len(s), tt.client, tt.proto, got, want, m.Trace())
+			}
 		}
 	}
 }

@@ -37,6 +37,7 @@ func timeAfter(a, b uint64) bool { return int64(b-a) < 0 }
 // one name between iptables and ip6tables rules.
 type recentTable struct {
 	mask    int // nstamps_max_mask: the ring's size minus one
+	mask6   int // the IPv6 prefix length entries are keyed by; 0 for 128
 	listTot int // ip_list_tot
 	entries map[netip.Addr]*recentEntry
 	lru     uint64 // position in the kernel's lru_list: larger is more recent
@@ -59,6 +60,16 @@ func newRecentTable(listTot int, hitcounts ...int) *recentTable {
 		t.mask = max(t.mask, ringMask(h))
 	}
 	return t
+}
+
+// key returns the address src's entry is keyed by: src itself, or for
+// IPv6 its prefix of mask6 bits (nf_inet_addr_mask with the list's mask;
+// the mask's first 32 bits are ones, so IPv4 addresses stay whole).
+func (t *recentTable) key(src netip.Addr) netip.Addr {
+	if t.mask6 == 0 || !src.Is6() || src.Is4In6() {
+		return src
+	}
+	return netip.PrefixFrom(src, t.mask6).Masked().Addr()
 }
 
 // touch moves e to the tail of the LRU list (list_add_tail,

@@ -24,6 +24,7 @@ func TestRestoreMatchesSeed(t *testing.T) {
 	t.Parallel()
 	for _, tl := range timelines {
 		tl := tl.withDefaults()
+		tl.seed = true
 		t.Run(tl.name, func(t *testing.T) {
 			t.Parallel()
 			spec := tl.spec(t)
@@ -74,7 +75,7 @@ func observe(t *testing.T, l *lab.Lab, tl timeline, spec firewall.Spec, seed boo
 		case c.Chain == spec.Listener() || c.Chain == check || c.Chain == reset:
 			out[fmt.Sprintf("%s#%d", c.Chain, c.Rule)] = c.Packets
 		}
-		if c.Chain == check && c.Rule == 2*len(spec.Sequence) {
+		if c.Chain == check && c.Rule == 2*len(spec.Sequence) { // the seed's ACCEPT
 			out["accepted"] = c.Packets
 		}
 	}

@@ -18,6 +18,14 @@ func TestRestoreExampleInSync(t *testing.T) {
 	if want := spec.Restore(RestoreOptions{}); string(data) != want {
 		t.Errorf("configs/server-rules.restore is stale; want:\n%s", want)
 	}
+	data, err = os.ReadFile("../../configs/server-rules-seed.restore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Seed = true
+	if want := spec.Restore(RestoreOptions{}); string(data) != want {
+		t.Errorf("configs/server-rules-seed.restore is stale; want:\n%s", want)
+	}
 }
 
 // TestRestoreDNAT checks the DNAT variant's extra tables and its comment.
@@ -42,7 +50,7 @@ func TestRestoreDNAT(t *testing.T) {
 	}
 	// Five bursts: the generalization reaches the restore form.
 	five := Spec{Sequence: []int{1, 1, 1, 1, 1}, Window: 2, KnockPort: 22, SecurePort: 22}
-	if r := five.Restore(RestoreOptions{}); !strings.Contains(r, "--seconds 8 --hitcount 4 --name knocks_INPUT -j RESETKNOCKS_INPUT") {
+	if r := five.Restore(RestoreOptions{}); !strings.Contains(r, "--seconds 8 --hitcount 4 --name knocks_INPUT -j FAILKNOCKS_INPUT") {
 		t.Errorf("five bursts: no check of the last four:\n%s", r)
 	}
 }

@@ -33,9 +33,76 @@ type Spec struct {
 	// filter table sees it (the seed's 443→22 example), so TCP knocks never
 	// count: use UDP knocks.
 	DNAT bool
-	// Tag names the chains (CHECKKNOCKS_<Tag>, RESETKNOCKS_<Tag>) and the
-	// recent list (knocks_<Tag>); the seed uses the input chain's name.
+	// Tag names the chains (CHECKKNOCKS_<Tag>, RESETKNOCKS_<Tag>,
+	// FAILKNOCKS_<Tag>) and the recent lists (knocks_<Tag>, and the fail
+	// lists of FailList); the seed uses the input chain's name.
 	Tag string
+	// Seed selects the seed's rules verbatim: the first burst is checked
+	// only as "at least d1", and there is no fail limit. Without it the
+	// rules are hardened: only the true sequence opens, and a source that
+	// fails FailLimit times in FailPeriod is dropped (see Rules).
+	Seed bool
+	// FailLimit is how many failed patterns within FailPeriod get a source
+	// dropped: 0 means DefaultFailLimit, NoFailLimit none. A fail is a
+	// packet to the secure port that meets Sum or more hits within the
+	// bursts' span but not the sequence's pattern.
+	FailLimit int
+	// FailPeriod is the period of the fail limit in whole seconds; 0
+	// means DefaultFailPeriod.
+	FailPeriod int
+	// FailPrefix6 is the IPv6 prefix length by which fails are counted:
+	// every address of one /FailPrefix6 is one source (an IPv6 user
+	// commonly has a /64 of them). 0 means DefaultFailPrefix6. IPv4 fails
+	// are counted per address. Knocks are always counted per address.
+	FailPrefix6 int
+}
+
+// The fail limit's defaults: 5 fails a day per source. See Figures for
+// what they give against brute force.
+const (
+	DefaultFailLimit   = 5
+	DefaultFailPeriod  = 86400
+	DefaultFailPrefix6 = 64
+	// NoFailLimit as FailLimit turns the fail limit off.
+	NoFailLimit = -1
+)
+
+// maxFailPeriod is the longest FailPeriod: the kernel computes
+// --seconds·HZ in 32 bits, and HZ may be 1000 (49.7 days).
+const maxFailPeriod = math.MaxUint32 / 1000
+
+// failLimit returns the fail limit in force, 0 for none.
+func (s Spec) failLimit() int {
+	switch {
+	case s.Seed || s.FailLimit < 0:
+		return 0
+	case s.FailLimit == 0:
+		return DefaultFailLimit
+	}
+	return s.FailLimit
+}
+
+// failPeriod returns the fail limit's period in seconds.
+func (s Spec) failPeriod() int {
+	if s.FailPeriod == 0 {
+		return DefaultFailPeriod
+	}
+	return s.FailPeriod
+}
+
+// failPrefix6 returns the IPv6 prefix length fails are counted by.
+func (s Spec) failPrefix6() int {
+	if s.FailPrefix6 == 0 {
+		return DefaultFailPrefix6
+	}
+	return s.FailPrefix6
+}
+
+// FailLimits returns the fail limit in force: L fails per P seconds, with
+// IPv6 sources counted by /prefix6; l is 0 when there is no limit (the
+// seed's rules, or NoFailLimit).
+func (s Spec) FailLimits() (l, p, prefix6 int) {
+	return s.failLimit(), s.failPeriod(), s.failPrefix6()
 }
 
 func (s Spec) tag() string {
@@ -76,6 +143,15 @@ func (s Spec) Validate() error {
 	}
 	if err := checkTag(s.Tag); err != nil {
 		return err
+	}
+	if s.FailLimit < NoFailLimit || s.FailLimit > maxHitcount {
+		return fmt.Errorf("fail limit %d: want 1 to %d failed patterns, or none", s.FailLimit, maxHitcount)
+	}
+	if s.FailPeriod < 0 || s.FailPeriod > maxFailPeriod {
+		return fmt.Errorf("fail period %d s: want 1 to %d seconds (the kernel computes --seconds times HZ in 32 bits)", s.FailPeriod, maxFailPeriod)
+	}
+	if s.FailPrefix6 < 0 || s.FailPrefix6 > 128 {
+		return fmt.Errorf("IPv6 fail prefix /%d: want 1 to 128", s.FailPrefix6)
 	}
 	if 2*s.Sequence.Sum()+1 > maxHitcount {
 		return fmt.Errorf("the cleanup rule's --hitcount 2*SEQSUM+1 exceeds %d, the most older kernels accept: the knocks of all bursts must add up to at most %d", maxHitcount, (maxHitcount-1)/2)
@@ -138,6 +214,13 @@ type Recent struct {
 	Invert   bool // "!" before --rcheck
 	Seconds  int  // 0: any age
 	Hitcount int  // 0: none
+	// List is the recent list's name (--name).
+	List string
+	// Mask is the IPv6 prefix length of --mask, 0 for none (all ones).
+	// xt_recent keys a list's entries by the source address masked with
+	// the mask of the rule that created the list, whatever the mask of
+	// later rules: every rule of one list must give the same.
+	Mask int
 }
 
 // A Rule is one iptables rule of the listener.
@@ -155,33 +238,107 @@ func (s Spec) Chains() (check, reset string) {
 	return "CHECKKNOCKS_" + s.tag(), "RESETKNOCKS_" + s.tag()
 }
 
-// List returns the name of the listener's recent list.
+// FailChain returns the name of the chain that records a fail and resets:
+// FAILKNOCKS_<Tag>. It exists only with a fail limit.
+func (s Spec) FailChain() string { return "FAILKNOCKS_" + s.tag() }
+
+// List returns the name of the listener's recent list of knocks, shared by
+// IPv4 and IPv6.
 func (s Spec) List() string { return "knocks_" + s.tag() }
 
-// Rules returns the listener's rules in the seed's order: those appended to
-// the input chain (named input), then the reset chain, then the check chain.
-// For four bursts they are exactly the seed's portKnockListener.
-func (s Spec) Rules(input string) []Rule {
+// FailList returns the name of the recent list that counts fails for
+// family 4 or 6: fails_<Tag> for IPv4, fails<P>_<Tag> for IPv6, P being
+// the prefix it counts by. The families have lists of their own because
+// xt_recent takes a list's mask from the rule that created it; the prefix
+// is in the name because a list lives, with its mask, as long as any rule
+// uses it, so that a new prefix must be a new list.
+func (s Spec) FailList(family int) string {
+	if family == 6 {
+		return fmt.Sprintf("fails%d_%s", s.failPrefix6(), s.tag())
+	}
+	return "fails_" + s.tag()
+}
+
+// hasFamilyRules reports whether the IPv4 and IPv6 rules differ (in the
+// fail lists' names and masks).
+func (s Spec) hasFamilyRules() bool { return s.failLimit() > 0 }
+
+// Rules returns the listener's IPv4 rules (FamilyRules(input, 4)).
+func (s Spec) Rules(input string) []Rule { return s.FamilyRules(input, 4) }
+
+// FamilyRules returns the listener's rules for family 4 or 6 in the seed's
+// order: those appended to the input chain (named input), then the reset
+// chain, then the check chain, then the fail chain. With Seed, for four
+// bursts, they are exactly the seed's portKnockListener, the same for both
+// families.
+//
+// The hardened rules differ from the seed's in three places. The check
+// chain fails a pattern with more than Sum hits within the bursts' span,
+// so that the first burst must be exact as the others are: only the true
+// sequence opens. With a fail limit L per P seconds, every fail in the
+// check chain goes through the fail chain, which records it in the fail
+// list (FailList) before the reset; and the input chain first drops
+// knocks and packets to the secure port from a source with L fails or
+// more within P. The IPv4 and IPv6 rules differ only in the fail list's
+// name and mask. Knocks that overflow the list (the Sum+1 rule of the
+// input chain) and packets that meet fewer than Sum hits are no fails:
+// they cannot open anything.
+func (s Spec) FamilyRules(input string, family int) []Rule {
 	check, reset := s.Chains()
 	n, sum, w := len(s.Sequence), s.Sequence.Sum(), s.Window
-	rs := []Rule{
-		{Chain: input, Proto: TCP, DstPort: s.SecurePort, Target: check},
-		{Chain: input, Recent: &Recent{Op: Check, Hitcount: sum + 1, Seconds: n * w}, Target: reset},
-		{Chain: input, Recent: &Recent{Op: Check, Hitcount: 2*sum + 1}, Target: reset},
-		{Chain: input, Proto: UDP, DstPort: s.KnockPort, Recent: &Recent{Op: Set}, Target: "DROP"},
-		{Chain: input, Proto: TCP, DstPort: s.KnockPort, SYN: true, Recent: &Recent{Op: Set}, Target: "DROP"},
-		{Chain: reset, Recent: &Recent{Op: Remove}, Target: "DROP"},
-		{Chain: check, Recent: &Recent{Op: Check, Invert: true, Seconds: n * w, Hitcount: sum}, Target: "RETURN"},
+	knocks := s.List()
+	rc := func(r Recent) *Recent { r.List = knocks; return &r }
+	var rs []Rule
+	fail := reset
+	limit := s.failLimit()
+	if limit > 0 {
+		fail = s.FailChain()
+		mask := 0
+		if family == 6 {
+			mask = s.failPrefix6()
+		}
+		blocked := func() *Recent {
+			return &Recent{Op: Check, Seconds: s.failPeriod(), Hitcount: limit, List: s.FailList(family), Mask: mask}
+		}
+		rs = append(rs, Rule{Chain: input, Proto: UDP, DstPort: s.KnockPort, Recent: blocked(), Target: "DROP"})
+		if s.KnockPort != s.SecurePort && !s.DNAT {
+			rs = append(rs, Rule{Chain: input, Proto: TCP, DstPort: s.KnockPort, SYN: true, Recent: blocked(), Target: "DROP"})
+		}
+		// Every TCP packet, not only SYNs: an accepted ACK draws the
+		// server's RST, and would tell a good pattern from a bad one
+		// without a fail. Established connections are accepted before
+		// the listener.
+		rs = append(rs, Rule{Chain: input, Proto: TCP, DstPort: s.SecurePort, Recent: blocked(), Target: "DROP"})
+	}
+	rs = append(rs,
+		Rule{Chain: input, Proto: TCP, DstPort: s.SecurePort, Target: check},
+		Rule{Chain: input, Recent: rc(Recent{Op: Check, Hitcount: sum + 1, Seconds: n * w}), Target: reset},
+		Rule{Chain: input, Recent: rc(Recent{Op: Check, Hitcount: 2*sum + 1}), Target: reset},
+		Rule{Chain: input, Proto: UDP, DstPort: s.KnockPort, Recent: rc(Recent{Op: Set}), Target: "DROP"},
+		Rule{Chain: input, Proto: TCP, DstPort: s.KnockPort, SYN: true, Recent: rc(Recent{Op: Set}), Target: "DROP"},
+		Rule{Chain: reset, Recent: rc(Recent{Op: Remove}), Target: "DROP"},
+		Rule{Chain: check, Recent: rc(Recent{Op: Check, Invert: true, Seconds: n * w, Hitcount: sum}), Target: "RETURN"},
+	)
+	if !s.Seed {
+		rs = append(rs, Rule{Chain: check, Recent: rc(Recent{Op: Check, Seconds: n * w, Hitcount: sum + 1}), Target: fail})
 	}
 	last := 0
 	for k := 1; k < n; k++ {
 		last += s.Sequence[n-k]
 		rs = append(rs,
-			Rule{Chain: check, Proto: TCP, DstPort: s.SecurePort, Recent: &Recent{Op: Check, Invert: true, Seconds: k * w, Hitcount: last}, Target: reset},
-			Rule{Chain: check, Proto: TCP, DstPort: s.SecurePort, Recent: &Recent{Op: Check, Seconds: k * w, Hitcount: last + 1}, Target: reset},
+			Rule{Chain: check, Proto: TCP, DstPort: s.SecurePort, Recent: rc(Recent{Op: Check, Invert: true, Seconds: k * w, Hitcount: last}), Target: fail},
+			Rule{Chain: check, Proto: TCP, DstPort: s.SecurePort, Recent: rc(Recent{Op: Check, Seconds: k * w, Hitcount: last + 1}), Target: fail},
 		)
 	}
-	return append(rs, Rule{Chain: check, Recent: &Recent{Op: Remove}, Target: "ACCEPT"})
+	rs = append(rs, Rule{Chain: check, Recent: rc(Recent{Op: Remove}), Target: "ACCEPT"})
+	if limit > 0 {
+		mask := 0
+		if family == 6 {
+			mask = s.failPrefix6()
+		}
+		rs = append(rs, Rule{Chain: fail, Recent: &Recent{Op: Set, List: s.FailList(family), Mask: mask}, Target: reset})
+	}
+	return rs
 }
 
 // maxIfname is IFNAMSIZ less its NUL: the longest interface name.

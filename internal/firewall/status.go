@@ -181,8 +181,9 @@ type openSpan struct {
 // openSpans returns when the listener s, whose list holds stamps for one
 // source, accepts a connection from that source on a kernel with hz: the
 // jiffies from the newest stamp on at which a SYN to the secure port
-// passes CHECKKNOCKS (at least Sum hits within n·W seconds, and exactly the
-// last k bursts' knocks within k·W seconds for k = 1..n-1), assuming no
+// passes CHECKKNOCKS (at least Sum hits within n·W seconds, exactly Sum
+// unless the rules are the seed's, and exactly the last k bursts' knocks
+// within k·W seconds for k = 1..n-1), assuming no
 // other packet comes first. It is nil when the stamps can never open the
 // port.
 func (s Spec) openSpans(stamps []uint64, hz int) []openSpan {
@@ -217,7 +218,7 @@ func (s Spec) openSpans(stamps []uint64, hz int) []openSpan {
 		return c
 	}
 	opens := func(d int64) bool {
-		if count(d, n*s.Window) < sum {
+		if c := count(d, n*s.Window); c < sum || c > sum && !s.Seed {
 			return false
 		}
 		for k := 1; k < n; k++ {

@@ -21,7 +21,14 @@ type RecentEntry = firewall.RecentEntry
 // Recent returns the entries of the server's knock list.
 func (l *Lab) Recent(tb testing.TB) []RecentEntry {
 	tb.Helper()
-	data, err := l.Server.ReadFile("/proc/thread-self/net/xt_recent/" + RecentList)
+	return l.RecentList(tb, RecentList)
+}
+
+// RecentList returns the entries of the server's recent list name (a
+// hardened listener's fail list, say).
+func (l *Lab) RecentList(tb testing.TB, name string) []RecentEntry {
+	tb.Helper()
+	data, err := l.Server.ReadFile("/proc/thread-self/net/xt_recent/" + name)
 	if err != nil {
 		tb.Fatalf("lab: reading the recent list: %v", err)
 	}
