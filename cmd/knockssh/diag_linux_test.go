@@ -397,7 +397,7 @@ func TestInitThenKnock(t *testing.T) {
 		t.Errorf("%s has mode %04o, want 0600", kc, fi.Mode().Perm())
 	}
 	data, _ := os.ReadFile(kc)
-	if !regexp.MustCompile(`^Host 192\.0\.2\.1\n    KnockSequence [1-9]{4}\n    KnockPort 22\n    KnockWindow 1\n$`).Match(data) {
+	if !regexp.MustCompile(`^Host 192\.0\.2\.1\n    KnockSequence [1-9]{7}\n    KnockPort 22\n    KnockWindow 1\n$`).Match(data) {
 		t.Errorf("the stanza:\n%s", data)
 	}
 	seq := regexp.MustCompile(`KnockSequence (\d+)`).FindSubmatch(data)

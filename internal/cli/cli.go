@@ -85,13 +85,18 @@ type options struct {
 	securePort int
 	tag        string
 	dnat       bool
-	format     string
-	output     string
-	family     string
-	dryRun     bool
-	list       string
-	count      int
-	duration   time.Duration
+	seedRules  bool
+	failLimit  int
+	failPeriod time.Duration
+	// failPrefix6 is --fail-prefix6.
+	failPrefix6 int
+	format      string
+	output      string
+	family      string
+	dryRun      bool
+	list        string
+	count       int
+	duration    time.Duration
 }
 
 // stdio is a mode's standard input, output and error.

@@ -6,9 +6,11 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/knockssh/knockssh/knocker"
 )
 
@@ -31,7 +33,7 @@ type mode struct {
 // Option groups that several modes share.
 var (
 	knockOpts  = []string{"config", "ssh-config", "port", "sequence", "window", "protocol", "margin", "retries", "source", "interface", "ipv4", "ipv6", "verbose", "knock-verbose"}
-	serverOpts = []string{"config", "ssh-config", "port", "secure-port", "window", "sequence", "tag", "dnat"}
+	serverOpts = []string{"config", "ssh-config", "port", "secure-port", "window", "sequence", "tag", "dnat", "seed-rules", "fail-limit", "fail-period", "fail-prefix6"}
 )
 
 // modes are knockssh's modes, in the order of --help.
@@ -129,16 +131,19 @@ var modes = []*mode{
       there already applies to DESTINATION, and print the matching server
       rules (as --rules does) for the server's "knockssh --install".
 `,
-		flags: []string{"config", "bursts", "port", "secure-port", "window", "protocol", "tag", "sequence", "output"},
+		flags: []string{"config", "bursts", "port", "secure-port", "window", "protocol", "tag", "sequence", "output", "seed-rules", "fail-limit", "fail-period", "fail-prefix6"},
 		run:   runInit,
 	},
 	{
 		name: "new-sequence",
 		help: "print a random knock sequence (crypto/rand) of --bursts bursts",
 		synopsis: `  knockssh --new-sequence [--bursts N]
-      Print a random sequence of N bursts (default 4, 1 to 16) of 1 to 9
+      Print a random sequence of N bursts (default 7, 1 to 16) of 1 to 9
       knocks each, the digits uniform, from the system's secure random
-      source. Its knocks add up to at most 127, as the rules need.
+      source. Its knocks add up to at most 127, as the rules need. Seven
+      bursts, because with the hardened rules' default fail limit (5 a day
+      per source) 10,000 attacker sources need 48 days on average to find
+      them (six: 5 days) and 100 sources 13 years.
 `,
 		flags: []string{"bursts", "output"},
 		run:   runNewSequence,
@@ -148,10 +153,13 @@ var modes = []*mode{
 		help: "server side: print the firewall rules for DESTINATION's knock stanza or the flags",
 		synopsis: `  knockssh --rules [--format restore|shell] [--family 4|6|both] [--dnat] [DESTINATION]
       Print the server's Open Sesamy rules (the seed's portKnockListener,
-      any number of bursts) for DESTINATION's knock stanza, or for --port,
-      --secure-port, --window, --sequence and --tag; flags override the
-      stanza. The output encodes the sequence: keep it secret; --output
-      FILE writes it with mode 0600.
+      any number of bursts, hardened: only the true sequence opens, and a
+      source with --fail-limit failed patterns within --fail-period is
+      dropped; --seed-rules for the seed's rules verbatim) for
+      DESTINATION's knock stanza, or for --port, --secure-port, --window,
+      --sequence and --tag; flags override the stanza. The output encodes
+      the sequence: keep it secret; --output FILE writes it with mode 0600.
+      Its comments give the brute-force figures of the rules.
 `,
 		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "format", "family", "interface", "output"),
 		run:   runRules,
@@ -293,7 +301,7 @@ var optionTable = []option{
 		fs.StringVar(&o.settings, "settings", "", "read server, port, sequence and window (ms) from this settings `FILE` of the seed's PortKnocker/OpenSesamy (default ./"+knocker.SettingsFile+" when --knock has no argument)")
 	}},
 	{"bursts", func(fs *pflag.FlagSet, o *options) {
-		fs.IntVar(&o.bursts, "bursts", knocker.DefaultBursts, "the number `N` of bursts of the new sequence, 1 to 16")
+		fs.IntVar(&o.bursts, "bursts", newSequenceBursts, "the number `N` of bursts of the new sequence, 1 to 16 (7: a month and more against 10,000 sources at the default fail limit)")
 	}},
 	{"secure-port", func(fs *pflag.FlagSet, o *options) {
 		fs.IntVar(&o.securePort, "secure-port", 0, "the `PORT` the knock opens (default: the knock port)")
@@ -303,6 +311,18 @@ var optionTable = []option{
 	}},
 	{"dnat", func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.dnat, "dnat", false, "the knock port is DNAT'ed to --secure-port (UDP knocks only)")
+	}},
+	{"seed-rules", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.seedRules, "seed-rules", false, "the seed's portKnockListener rules verbatim, for servers that run them: the first burst checked as at least d1 knocks, no fail limit")
+	}},
+	{"fail-limit", func(fs *pflag.FlagSet, o *options) {
+		fs.IntVar(&o.failLimit, "fail-limit", firewall.DefaultFailLimit, "drop a source (an IPv4 address, an IPv6 --fail-prefix6) after `N` failed patterns within --fail-period, 1 to 255 (0: no limit)")
+	}},
+	{"fail-period", func(fs *pflag.FlagSet, o *options) {
+		fs.DurationVar(&o.failPeriod, "fail-period", firewall.DefaultFailPeriod*time.Second, "the fail limit's `PERIOD`, whole seconds up to 49 days (1193h)")
+	}},
+	{"fail-prefix6", func(fs *pflag.FlagSet, o *options) {
+		fs.IntVar(&o.failPrefix6, "fail-prefix6", firewall.DefaultFailPrefix6, "count IPv6 fails per prefix of `BITS` bits, 1 to 128 (a /64 is commonly one user's)")
 	}},
 	{"format", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.format, "format", "restore", "the output `FORMAT`: restore (an iptables-restore file) or shell (a portKnockListener function)")

@@ -76,10 +76,49 @@ func serverSpec(o *options, fs *pflag.FlagSet, stderr io.Writer, needSequence bo
 	}
 	spec.Tag = o.tag
 	spec.DNAT = o.dnat
+	if err := failLimit(o, fs, &spec); err != nil {
+		return spec, err
+	}
 	if !needSequence && len(spec.Sequence) == 0 {
 		spec.Sequence = knocker.Sequence{1} // --uninstall: only the names matter
 	}
 	return spec, spec.Validate()
+}
+
+// maxFailPeriod is the longest --fail-period: the kernel computes
+// --seconds·HZ in 32 bits, and HZ may be 1000.
+const maxFailPeriod = (1<<32 - 1) / 1000 * time.Second
+
+// failLimit puts --seed-rules, --fail-limit, --fail-period and
+// --fail-prefix6 into spec, checking each.
+func failLimit(o *options, fs *pflag.FlagSet, spec *firewall.Spec) error {
+	set := fs.Changed
+	if o.seedRules {
+		for _, f := range []string{"fail-limit", "fail-period", "fail-prefix6"} {
+			if set(f) {
+				return fmt.Errorf("--%s does not go with --seed-rules: the seed's rules have no fail limit", f)
+			}
+		}
+		spec.Seed = true
+		return nil
+	}
+	switch l := o.failLimit; {
+	case l == 0:
+		spec.FailLimit = firewall.NoFailLimit
+	case l < 0 || l > 255:
+		return fmt.Errorf("--fail-limit %d: want 1 to 255 failed patterns, or 0 for no limit", l)
+	default:
+		spec.FailLimit = l
+	}
+	if p := o.failPeriod; p < time.Second || p > maxFailPeriod || p%time.Second != 0 {
+		return fmt.Errorf("--fail-period %v: want whole seconds from 1s to %v (the kernel computes --seconds times HZ in 32 bits)", p, maxFailPeriod)
+	}
+	spec.FailPeriod = int(o.failPeriod / time.Second)
+	if b := o.failPrefix6; b < 1 || b > 128 {
+		return fmt.Errorf("--fail-prefix6 %d: want 1 to 128 bits", b)
+	}
+	spec.FailPrefix6 = o.failPrefix6
+	return nil
 }
 
 // ruleFamilies parses --family.
@@ -187,7 +226,7 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 	tool := map[int]string{4: "iptables", 6: "ip6tables"}
 	if o.dryRun {
 		if !remove {
-			warnListPerms(s.err)
+			warnListPerms(s.err, in.Spec)
 		}
 		for _, c := range changes {
 			if c.Empty() {
@@ -207,7 +246,7 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		return exitFail
 	}
 	if !remove {
-		warnListPerms(s.err) // the rules have loaded xt_recent by now
+		warnListPerms(s.err, in.Spec) // the rules have loaded xt_recent by now
 	}
 	what := "installed"
 	if remove {
@@ -227,19 +266,30 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 }
 
 // warnListPerms warns, with the fix, when users other than root can read
-// the recent lists: their timestamps encode the sequence. It is a warning,
-// not a refusal: the kernel's default (0644) is on every server until the
-// module is reloaded, and the knock still shuts out those who are not
-// logged in to the server.
-func warnListPerms(stderr io.Writer) {
+// the recent lists (their timestamps encode the sequence) and, for the
+// hardened rules, when the lists keep too few sources for the fail limit
+// to hold against many attacker sources. These are warnings, not
+// refusals: the kernel's defaults (0644, 100) are on every server until
+// the module is reloaded, and the knock still shuts out those who are not
+// logged in to the server. One hint gives the one modprobe.d line for
+// both.
+func warnListPerms(stderr io.Writer, spec firewall.Spec) {
 	k, err := firewall.ReadKernel()
+	errs := []error{err}
 	if err == nil {
-		err = k.CheckListPerms()
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "knockssh: warning: %v\n", err)
-		if h := hint(err); h != "" {
-			fmt.Fprintf(stderr, "knockssh: hint: %s\n", h)
+		errs = []error{k.CheckListPerms()}
+		if l, _, _ := spec.FailLimits(); l > 0 {
+			errs = append(errs, k.CheckListTot())
 		}
+	}
+	h := ""
+	for _, err := range errs {
+		if err != nil {
+			fmt.Fprintf(stderr, "knockssh: warning: %v\n", err)
+			h = hint(err)
+		}
+	}
+	if h != "" {
+		fmt.Fprintf(stderr, "knockssh: hint: %s\n", h)
 	}
 }

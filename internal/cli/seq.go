@@ -22,6 +22,14 @@ import (
 
 // --new-sequence and --init: a random secret, and a stanza for it.
 
+// newSequenceBursts is the length of a new sequence by default: the
+// shortest that meets knockssh's goal against brute force at the default
+// fail limit (5 fails a day per source), with xt_recent's ip_list_tot at
+// least the number of sources: at least a year on average against 100
+// sources (7 bursts: 13 years) and a month against 10,000 (48 days; 6
+// bursts give 5 days). firewall.Spec.BruteForce computes the figures.
+const newSequenceBursts = 7
+
 // maxSequenceSum is the largest sum of a sequence whose rules every
 // kernel loads: the cleanup rule's --hitcount 2·SUM+1 stays within 255.
 const maxSequenceSum = 127
@@ -72,6 +80,17 @@ func runNewSequence(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) i
 		return exitFail
 	}
 	return exitOK
+}
+
+// burstsReason says what the sequence's length gives against brute force
+// with spec's rules, and why it is the default when chosen says it is.
+func burstsReason(spec firewall.Spec, chosen bool) string {
+	why := ""
+	if !chosen {
+		why = fmt.Sprintf(" (the default, %d, is the shortest that takes a month against 10,000)", newSequenceBursts)
+	}
+	return fmt.Sprintf("%d bursts%s: brute force takes %s on average from 100 sources, %s from 10,000 (with xt_recent's ip_list_tot at least that; see the rules' comments)",
+		len(spec.Sequence), why, firewall.FormatSpan(spec.BruteForce(100, 100)), firewall.FormatSpan(spec.BruteForce(10000, 10000)))
 }
 
 // knockConfigPath is the file --init writes: --config, else
@@ -155,6 +174,9 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 	if fs.Changed("secure-port") {
 		spec.SecurePort = o.securePort
 	}
+	if err := failLimit(o, fs, &spec); err != nil {
+		return err
+	}
 	if err := spec.Validate(); err != nil {
 		return err
 	}
@@ -200,6 +222,7 @@ func initStanza(o *options, fs *pflag.FlagSet, dest string, s stdio) error {
 	}
 	fmt.Fprintf(s.err, "knockssh: added a stanza for %s to %s (%d bursts, knock port %d, window %ds); the server's rules are %s: keep them secret too\n",
 		dest, path, len(seq), spec.KnockPort, spec.Window, where)
+	fmt.Fprintf(s.err, "knockssh: %s\n", burstsReason(spec, fs.Changed("bursts")))
 	if o.output == "" {
 		fmt.Fprintf(out, "# The server rules for %s's new knock stanza, as \"knockssh --rules %s\" prints them.\n", dest, dest)
 		fmt.Fprintf(out, "# Load them as root with iptables-restore --noflush (and ip6tables-restore --noflush),\n# or copy the stanza to the server and run \"knockssh --install %s\" there.\n", dest)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,13 +85,57 @@ func runStatus(_ context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 	}
 	if len(entries) == 0 {
 		fmt.Fprintf(s.out, "%s: no knocks remembered\n", list)
-		return exitOK
+	} else {
+		fmt.Fprintf(s.out, "%s: %d source(s); ages %s\n", list, len(entries), exact)
 	}
-	fmt.Fprintf(s.out, "%s: %d source(s); ages %s\n", list, len(entries), exact)
 	for _, e := range entries {
 		printStatus(s.out, e.Src.String(), e.Hits(), spec, known, clock)
 	}
+	if o.list == "" {
+		printFails(s, spec, clock)
+	}
 	return exitOK
+}
+
+// printFails shows the hardened rules' fail lists, if loaded: per source
+// (an IPv4 address, an IPv6 prefix) its fails within the period and
+// whether it is dropped, until when.
+func printFails(s stdio, spec firewall.Spec, c firewall.KernelClock) {
+	limit, period, _ := spec.FailLimits()
+	if limit == 0 {
+		return
+	}
+	for _, fam := range []int{4, 6} {
+		list := spec.FailList(fam)
+		data, err := os.ReadFile(firewall.RecentPath(list))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		var entries []firewall.RecentEntry
+		if err == nil {
+			entries, err = firewall.ParseRecent(data)
+		}
+		if err != nil {
+			fmt.Fprintf(s.err, "knockssh: %s: %v\n", list, err)
+			continue
+		}
+		fmt.Fprintf(s.out, "%s: %d source(s) with fails (limit %d within %s)\n", list, len(entries), limit, time.Duration(period)*time.Second)
+		span := uint64(period) * uint64(c.HZ)
+		for _, e := range entries {
+			var recent []uint64 // within the period, newest first
+			for _, j := range e.Hits() {
+				if c.Now-j <= span {
+					recent = append(recent, j)
+				}
+			}
+			slices.SortFunc(recent, func(a, b uint64) int { return int(int64(b - a)) })
+			line := fmt.Sprintf("%s: %d fail(s) within the period", e.Src, len(recent))
+			if len(recent) >= limit {
+				line += fmt.Sprintf(": dropped until %s", secs(c.Seconds(recent[limit-1]+span+1)))
+			}
+			fmt.Fprintln(s.out, line)
+		}
+	}
 }
 
 // printStatus prints one source's hits, decoded into bursts, and the

@@ -31,6 +31,9 @@ type Kernel struct {
 	// in /proc/net/xt_recent. ListPerms is -1 when the module is not
 	// loaded.
 	ListPerms, ListUID, ListGID int
+	// ListTot is xt_recent's ip_list_tot, the most sources a list keeps;
+	// -1 when the module is not loaded.
+	ListTot int
 }
 
 // Paths ReadKernel reads.
@@ -43,7 +46,7 @@ const (
 // ReadKernel reads the running kernel's release and xt_recent's
 // ip_pkt_list_tot (-1 when the module is not loaded).
 func ReadKernel() (Kernel, error) {
-	k := Kernel{PktListTot: -1, ListPerms: -1}
+	k := Kernel{PktListTot: -1, ListPerms: -1, ListTot: -1}
 	rel, err := os.ReadFile(osReleasePath)
 	if err != nil {
 		return k, fmt.Errorf("reading the kernel release: %w", err)
@@ -63,7 +66,7 @@ func ReadKernel() (Kernel, error) {
 		for _, p := range []struct {
 			name string
 			v    *int
-		}{{"ip_list_perms", &k.ListPerms}, {"ip_list_uid", &k.ListUID}, {"ip_list_gid", &k.ListGID}} {
+		}{{"ip_list_perms", &k.ListPerms}, {"ip_list_uid", &k.ListUID}, {"ip_list_gid", &k.ListGID}, {"ip_list_tot", &k.ListTot}} {
 			v, err := os.ReadFile(paramsDir + p.name)
 			if err != nil {
 				return k, fmt.Errorf("reading xt_recent's %s: %w", p.name, err)
@@ -98,12 +101,40 @@ func (e *ListPermsError) Error() string {
 }
 
 // Hint says how to make the lists root's only.
-func (e *ListPermsError) Hint() string {
-	return fmt.Sprintf("put %q in /etc/modprobe.d/xt_recent.conf, then reload the module (remove every rule that uses -m recent, \"modprobe -r xt_recent && modprobe xt_recent\") or reboot", listPermsOption)
+func (e *ListPermsError) Hint() string { return modprobeHint() }
+
+// modprobeHint says how to set the module parameters knockssh
+// recommends, in one modprobe.d line.
+func modprobeHint() string {
+	return fmt.Sprintf("put %q in /etc/modprobe.d/xt_recent.conf, then reload the module (remove every rule that uses -m recent, \"modprobe -r xt_recent && modprobe xt_recent\") or reboot", recommendedOptions)
 }
 
-// listPermsOption makes the recent lists readable by root only.
-const listPermsOption = "options xt_recent ip_list_perms=0600 ip_list_uid=0 ip_list_gid=0"
+// recommendedOptions makes the recent lists readable by root only and
+// lets them keep RecommendedListTot sources.
+var recommendedOptions = fmt.Sprintf("options xt_recent ip_list_perms=0600 ip_list_uid=0 ip_list_gid=0 ip_list_tot=%d", RecommendedListTot)
+
+// A ListTotError says that the recent lists keep fewer sources than
+// knockssh recommends.
+type ListTotError struct {
+	ListTot int
+}
+
+func (e *ListTotError) Error() string {
+	return fmt.Sprintf("xt_recent keeps %d sources per list (ip_list_tot): an attacker with more sources evicts their fails, and the fail limit stops holding; knocks from more sources (spoofed ones too) evict a real user's knocks", e.ListTot)
+}
+
+// Hint says how to raise ip_list_tot, in the same line as ip_list_perms.
+func (e *ListTotError) Hint() string { return modprobeHint() }
+
+// CheckListTot returns a *ListTotError when the recent lists keep fewer
+// than RecommendedListTot sources, nil when they keep enough or the
+// module is not loaded.
+func (k Kernel) CheckListTot() error {
+	if k.ListTot < 0 || k.ListTot >= RecommendedListTot {
+		return nil
+	}
+	return &ListTotError{ListTot: k.ListTot}
+}
 
 // CheckListPerms returns a *ListPermsError when anyone but root can read
 // the recent lists, nil when no one can or the module is not loaded.

@@ -82,13 +82,24 @@ const shellFails = "KNOCKSSH_FAILS"
 // then append every rule, the input chain's to input. Where the families'
 // rules differ (the fail list), a first line sets $KNOCKSSH_FAILS for the
 // family of $IPTABLES.
-func (s Spec) Shell(input string) string {
+func (s Spec) Shell(input string) string { return s.shell(input, nil) }
+
+// shell is Shell for the given families (nil for both): for one, the
+// line sets $KNOCKSSH_FAILS for it alone.
+func (s Spec) shell(input string, fams []int) string {
 	var b strings.Builder
 	r4, r6 := s.FamilyRules(input, 4), s.FamilyRules(input, 6)
 	if s.hasFamilyRules() {
-		f4 := (&Recent{List: s.FailList(4)}).nameArgs()
-		f6 := (&Recent{List: s.FailList(6), Mask: s.failPrefix6()}).nameArgs()
-		b.WriteString("case $IPTABLES in *ip6tables*) " + shellFails + "=\"" + strings.Join(f6, " ") + "\" ;; *) " + shellFails + "=\"" + strings.Join(f4, " ") + "\" ;; esac\n")
+		f4 := shellFails + "=\"" + strings.Join((&Recent{List: s.FailList(4)}).nameArgs(), " ") + "\""
+		f6 := shellFails + "=\"" + strings.Join((&Recent{List: s.FailList(6), Mask: s.failPrefix6()}).nameArgs(), " ") + "\""
+		switch {
+		case slices.Equal(fams, []int{4}):
+			b.WriteString(f4 + "\n")
+		case slices.Equal(fams, []int{6}):
+			b.WriteString(f6 + "\n")
+		default:
+			b.WriteString("case $IPTABLES in *ip6tables*) " + f6 + " ;; *) " + f4 + " ;; esac\n")
+		}
 	}
 	for _, c := range s.owned("filter")[1:] {
 		b.WriteString("$IPTABLES -N " + c + "\n")

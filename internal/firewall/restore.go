@@ -166,7 +166,7 @@ func (s Spec) ShellFunction(o RestoreOptions) string {
 	b.WriteString("#!/bin/sh\n")
 	b.WriteString(s.header(o, "shell"))
 	b.WriteString("set -e\nportKnockListener()\n{\n")
-	for _, line := range strings.Split(strings.TrimSuffix(s.Shell("$1"), "\n"), "\n") {
+	for _, line := range strings.Split(strings.TrimSuffix(s.shell("$1", o.Families), "\n"), "\n") {
 		b.WriteString("  " + line + "\n")
 	}
 	for _, table := range []string{"mangle", "nat"} {

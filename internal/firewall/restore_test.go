@@ -118,3 +118,18 @@ func TestCheckListPerms(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckListTot: fewer sources per list than recommended is a warning
+// whose fix is the same modprobe.d line as ip_list_perms'.
+func TestCheckListTot(t *testing.T) {
+	for _, c := range []struct {
+		tot  int
+		warn bool
+	}{{-1, false}, {100, true}, {16383, true}, {16384, false}, {65536, false}} {
+		err := Kernel{ListTot: c.tot}.CheckListTot()
+		var e *ListTotError
+		if (err != nil) != c.warn || err != nil && (!errors.As(err, &e) || !strings.Contains(e.Hint(), "ip_list_perms=0600 ip_list_uid=0 ip_list_gid=0 ip_list_tot=16384")) {
+			t.Errorf("ip_list_tot %d: %v", c.tot, err)
+		}
+	}
+}
