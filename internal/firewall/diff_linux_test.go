@@ -73,6 +73,7 @@ var timelines = []timeline{
 	{name: "late-tcp", events: join(knock(0, synKnock, "1234"), []event{{4300, connect, 1}, {4600, connect, 1}})},
 	{name: "wrong-1233", events: join(knock(0, udpKnock, "1233"), []event{{3300, connect, 1}})},
 	{name: "wrong-2234-udp", events: join(knock(0, udpKnock, "2234"), []event{{3300, connect, 1}})},
+	{name: "wrong-1134-udp", events: join(knock(0, udpKnock, "1134"), []event{{3300, connect, 1}})},
 	// The 11th TCP knock runs the checks in the middle of burst 4; exactly W
 	// after burst 3 which of two reset rules fires depends on the jiffy, so
 	// burst 4 comes 100 ms late here.
@@ -271,6 +272,23 @@ func replay(t *testing.T, tl timeline, rules string) {
 		for _, e := range l.RecentList(t, spec.FailList(fam)) {
 			got.Fails += len(e.Stamps) // the client is the only source
 		}
+	}
+	// What the kernel accepted: the check chain's last rule. A right
+	// sequence opens once; a wrong one never, but for 2234 under the seed's
+	// rules (their first burst is "at least d1").
+	accepted := uint64(0)
+	for _, c := range got.Counters {
+		if c.Chain == check && c.Rule == 2*len(spec.Sequence)+map[bool]int{true: 0, false: 1}[tl.seed] {
+			accepted = c.Packets
+		}
+	}
+	switch {
+	case strings.HasPrefix(tl.name, "right-") && accepted != 1:
+		t.Errorf("%s: the kernel accepted %d connections, want 1", tl.name, accepted)
+	case strings.HasPrefix(tl.name, "wrong-") && accepted != 0 && !(tl.seed && tl.name == "wrong-2234-udp"):
+		t.Errorf("%s: the kernel accepted %d connections, want none", tl.name, accepted)
+	case tl.seed && tl.name == "wrong-2234-udp" && accepted != 1:
+		t.Errorf("%s: the seed's rules accepted %d connections, want 1 (their weakness)", tl.name, accepted)
 	}
 	// The model replays the packets at the instants they really left;
 	// the kernel's jiffy phase is unknown, so any phase may match.
