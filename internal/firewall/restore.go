@@ -213,6 +213,11 @@ func (s Spec) header(o RestoreOptions, format string) string {
 	} else if l, p, _ := s.FailLimits(); l > 0 {
 		fmt.Fprintf(&b, "# Hardened rules: a source with %d failed patterns within %s is dropped\n", l, period(p))
 		fmt.Fprintf(&b, "# until they age out (fail lists %s, %s).\n", s.FailList(4), s.FailList(6))
+		if s.KnockPort == s.SecurePort {
+			b.WriteString("# On one port a client's connection attempts are knocks too: after a lost\n")
+			b.WriteString("# knock they make a failed pattern (0.23 fails per login at 5% loss, in\n")
+			b.WriteString("# knockssh's Monte Carlo). A knock port other than the secure port has none.\n")
+		}
 	} else {
 		b.WriteString("# Hardened rules, without a fail limit.\n")
 	}
