@@ -89,6 +89,41 @@ func diagBursts(t *testing.T, l *lab.Lab, sizes ...int) {
 	}
 }
 
+// TestServerStatusFails: under the hardened rules (fail limit 2), after
+// two wrong complete patterns --server-status shows the source's fails in
+// the IPv4 fail list and until when it is dropped, and no fail list entry
+// for IPv6.
+func TestServerStatusFails(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Sequence: "1234", Window: 1, Listener: "true"})
+	rules, _ := diagRun(t, l, l.Client, l.Dir, "--rules", "--sequence", "1234", "--window", "1", "--port", "22", "--fail-limit", "2")
+	for _, restore := range []string{"iptables-restore", "ip6tables-restore"} {
+		c := l.Server.Command(context.Background(), restore, "--noflush")
+		c.Stdin = strings.NewReader(rules)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", restore, err, out)
+		}
+	}
+	for range 2 { // Sum knocks at once and a SYN: a wrong complete pattern
+		diagBursts(t, l, 10)
+		time.Sleep(10 * time.Millisecond)
+		if c, err := dialFromClient(t, l, netip.AddrPortFrom(l.ServerIP4, 22), 200*time.Millisecond); err == nil {
+			c.Close()
+			t.Fatal("a wrong pattern opened")
+		}
+	}
+	out, _ := diagRun(t, l, l.Server, l.Dir, "--server-status", "--sequence", "1234", "--window", "1", "--port", "22", "--fail-limit", "2")
+	t.Logf("after 2 fails:\n%s", out)
+	for _, want := range []string{
+		`fails_INPUT: 1 source\(s\) with fails \(limit 2 within 24h0m0s\)\n192\.0\.2\.2: 2 fail\(s\) within the period: dropped until \+86[0-9]{3}\.[0-9]{2}s\n`,
+		`fails64_INPUT: 0 source\(s\) with fails`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("--server-status lacks %q", want)
+		}
+	}
+}
+
 // TestServerStatus: after a partial knock (2 bursts) --server-status in the
 // server namespace shows two bursts and that the knock stalled; after a
 // complete one, four bursts a second apart and that the rules will open

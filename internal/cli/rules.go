@@ -85,9 +85,8 @@ func serverSpec(o *options, fs *pflag.FlagSet, stderr io.Writer, needSequence bo
 	return spec, spec.Validate()
 }
 
-// maxFailPeriod is the longest --fail-period: the kernel computes
-// --seconds·HZ in 32 bits, and HZ may be 1000.
-const maxFailPeriod = (1<<32 - 1) / 1000 * time.Second
+// maxFailPeriod is the longest --fail-period.
+const maxFailPeriod = firewall.MaxFailPeriod * time.Second
 
 // failLimit puts --seed-rules, --fail-limit, --fail-period and
 // --fail-prefix6 into spec, checking each.

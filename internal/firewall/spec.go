@@ -40,7 +40,7 @@ type Spec struct {
 	// Seed selects the seed's rules verbatim: the first burst is checked
 	// only as "at least d1", and there is no fail limit. Without it the
 	// rules are hardened: only the true sequence opens, and a source that
-	// fails FailLimit times in FailPeriod is dropped (see Rules).
+	// fails FailLimit times in FailPeriod is dropped (see FamilyRules).
 	Seed bool
 	// FailLimit is how many failed patterns within FailPeriod get a source
 	// dropped: 0 means DefaultFailLimit, NoFailLimit none. A fail is a
@@ -67,9 +67,9 @@ const (
 	NoFailLimit = -1
 )
 
-// maxFailPeriod is the longest FailPeriod: the kernel computes
+// MaxFailPeriod is the longest FailPeriod in seconds: the kernel computes
 // --seconds·HZ in 32 bits, and HZ may be 1000 (49.7 days).
-const maxFailPeriod = math.MaxUint32 / 1000
+const MaxFailPeriod = math.MaxUint32 / 1000
 
 // failLimit returns the fail limit in force, 0 for none.
 func (s Spec) failLimit() int {
@@ -147,8 +147,8 @@ func (s Spec) Validate() error {
 	if s.FailLimit < NoFailLimit || s.FailLimit > maxHitcount {
 		return fmt.Errorf("fail limit %d: want 1 to %d failed patterns, or none", s.FailLimit, maxHitcount)
 	}
-	if s.FailPeriod < 0 || s.FailPeriod > maxFailPeriod {
-		return fmt.Errorf("fail period %d s: want 1 to %d seconds (the kernel computes --seconds times HZ in 32 bits)", s.FailPeriod, maxFailPeriod)
+	if s.FailPeriod < 0 || s.FailPeriod > MaxFailPeriod {
+		return fmt.Errorf("fail period %d s: want 1 to %d seconds (the kernel computes --seconds times HZ in 32 bits)", s.FailPeriod, MaxFailPeriod)
 	}
 	if s.FailPrefix6 < 0 || s.FailPrefix6 > 128 {
 		return fmt.Errorf("IPv6 fail prefix /%d: want 1 to 128", s.FailPrefix6)
