@@ -186,6 +186,7 @@ func TestMonteCarloSearch(t *testing.T) {
 	}
 	add(true, knocker.RetryPolicy{Settle: true, First: true, Rounds: 1, Probes: 1}) // the seed's clear, before
 	add(true, knocker.RetryPolicy{Settle: true})
+	add(true, knocker.RetryPolicy{Settle: true, Rounds: 1}) // the default's clear, one SYN
 	add(false, knocker.RetryPolicy{Settle: true})
 	for _, first := range []bool{true, false} {
 		for extra := 0; extra <= 3; extra++ {
