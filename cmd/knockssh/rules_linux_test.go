@@ -266,3 +266,51 @@ func TestInstallOverSeedListener(t *testing.T) {
 		t.Errorf("--install --tag T2 beside the seed's listener: %v\n%s", err, stderr)
 	}
 }
+
+// TestInstallSwitchesRules: --install moves a listener between the seed's
+// rules and the hardened ones in place, both ways, each time as planned
+// (the check after loading compares iptables-save's form, the IPv6 fail
+// list's --mask included); the hardened install warns about ip_list_tot
+// with the one modprobe.d line.
+func TestInstallSwitchesRules(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Listener: ":"})
+	base := []string{"--install", "--port", "22", "--sequence", "1234", "--window", "1", "--tag", "SW"}
+	// chains reports whether both families have the fail chain, and the
+	// listener's chains; a family that differs from the other is an error.
+	chains := func() (fail, ok bool) {
+		for i, cmd := range []string{"iptables-save", "ip6tables-save"} {
+			s := l.Server.Run(t, cmd, "-t", "filter")
+			f, o := strings.Contains(s, ":FAILKNOCKS_SW "), strings.Contains(s, ":KNOCKS_SW ") && strings.Contains(s, ":CHECKKNOCKS_SW ")
+			if i > 0 && (f != fail || o != ok) {
+				t.Errorf("iptables and ip6tables differ: fail chain %v and %v", fail, f)
+			}
+			fail, ok = f, o
+			if cmd == "ip6tables-save" && fail && !strings.Contains(s, "--name fails64_SW --mask ffff:ffff:ffff:ffff::") {
+				t.Errorf("ip6tables: no /64 fail list:\n%s", s)
+			}
+		}
+		return fail, ok
+	}
+	for _, step := range []struct {
+		seed bool
+		warn bool
+	}{{true, false}, {false, true}, {true, false}} {
+		args := base
+		if step.seed {
+			args = append(args[:len(args):len(args)], "--seed-rules")
+		}
+		_, stderr, err := serverKnockssh(t, l, args...)
+		if err != nil {
+			t.Fatalf("--install (seed rules %v): %v\n%s", step.seed, err, stderr)
+		}
+		tot, _ := os.ReadFile("/sys/module/xt_recent/parameters/ip_list_tot")
+		if low := strings.TrimSpace(string(tot)) == "100"; low && step.warn != strings.Contains(stderr, "xt_recent keeps 100 sources per list (ip_list_tot)") ||
+			step.warn && low && !strings.Contains(stderr, "ip_list_tot=16384") {
+			t.Errorf("--install (seed rules %v): the ip_list_tot warning: %s", step.seed, stderr)
+		}
+		if fail, ok := chains(); !ok || fail == step.seed {
+			t.Errorf("after --install (seed rules %v): listener %v, fail chain %v", step.seed, ok, fail)
+		}
+	}
+}
