@@ -119,10 +119,15 @@ func (o *options) settingsConfig(flags *pflag.FlagSet, name string, stderr io.Wr
 		return knocker.Config{}, fmt.Errorf("settings: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil {
-		if err := sshconfig.CheckPerm(name, fi, warner(stderr)); err != nil {
-			return knocker.Config{}, err
-		}
+	fi, err := f.Stat()
+	if err != nil {
+		return knocker.Config{}, fmt.Errorf("settings: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return knocker.Config{}, fmt.Errorf("settings: %s is not a regular file", name)
+	}
+	if err := sshconfig.CheckPerm(name, fi, warner(stderr)); err != nil {
+		return knocker.Config{}, err
 	}
 	s, err := knocker.ReadSettings(name, f)
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 // hit the true one. They depend on the number of bursts, the window and
 // the fail limit, never on the digits, so printing them reveals nothing.
 
-// DefaultListTot is xt_recent's default ip_list_tot, the most sources one
-// recent list remembers; RecommendedListTot is what knockssh recommends.
+// RecommendedListTot is the ip_list_tot knockssh recommends (xt_recent's
+// default, defaultListTot, is 100): the most sources one recent list
+// remembers.
 //
 // With more attacker sources than ip_list_tot, new sources evict the least
 // recently seen ones: their fails are forgotten and the fail limit stops
@@ -23,10 +24,7 @@ import (
 // 32 MiB at most (256 slots: 64 MiB), of each fail list (32 slots)
 // 16384 × 512 B = 8 MiB, plus 32768 hash buckets (512 KiB) per list when
 // the list is created. Only sources actually seen take memory.
-const (
-	DefaultListTot     = defaultListTot
-	RecommendedListTot = 16384
-)
+const RecommendedListTot = 16384
 
 // Candidates returns how many sequences an attacker must consider: 9^n for
 // the hardened rules, where only the true sequence opens; 5·9^(n-1) for the
@@ -114,9 +112,16 @@ func (s Spec) Figures() string {
 		at = append(at, fmt.Sprintf("%s from %d", FormatSpan(s.BruteForce(a, a)), a))
 	}
 	fmt.Fprintf(&b, "# Expected time to find it, with xt_recent's ip_list_tot at least the number\n# of sources: %s.\n", strings.Join(at, ", "))
+	if !s.Seed && l > 0 && prefix > 48 && prefix-48 < 31 {
+		// A /48 is what a tunnel broker hands out for free: its /64s
+		// are so many sources, more than any ip_list_tot remembers.
+		many := 1 << (prefix - 48)
+		fmt.Fprintf(&b, "# One IPv6 /48 holds %d /%ds: %s from one /48 with ip_list_tot=%d\n", many, prefix, FormatSpan(s.BruteForce(many, RecommendedListTot)), RecommendedListTot)
+		fmt.Fprintf(&b, "# (--fail-prefix6 48 makes a /48 one source, shared by all its hosts).\n")
+	}
 	big := figureSources[len(figureSources)-1]
-	fmt.Fprintf(&b, "# At the default ip_list_tot=%d more sources evict each other's entries (the\n", DefaultListTot)
-	fmt.Fprintf(&b, "# fail limit stops holding): %s from %d. Set \"options xt_recent\n", FormatSpan(s.BruteForce(big, DefaultListTot)), big)
+	fmt.Fprintf(&b, "# At the default ip_list_tot=%d more sources evict each other's entries (the\n", defaultListTot)
+	fmt.Fprintf(&b, "# fail limit stops holding): %s from %d. Set \"options xt_recent\n", FormatSpan(s.BruteForce(big, defaultListTot)), big)
 	fmt.Fprintf(&b, "# ip_list_tot=%d\" (knockssh --install says how).\n", RecommendedListTot)
 	return b.String()
 }

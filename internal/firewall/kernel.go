@@ -84,6 +84,7 @@ type ListPermsError struct {
 	Perms, UID, GID int
 }
 
+// Error names the parameters and who may read the lists.
 func (e *ListPermsError) Error() string {
 	var who []string
 	if e.Perms&0o004 != 0 {
@@ -119,6 +120,7 @@ type ListTotError struct {
 	ListTot int
 }
 
+// Error names ip_list_tot's value and what it lets an attacker do.
 func (e *ListTotError) Error() string {
 	return fmt.Sprintf("xt_recent keeps %d sources per list (ip_list_tot): an attacker with more sources evicts their fails, and the fail limit stops holding; knocks from more sources (spoofed ones too) evict a real user's knocks", e.ListTot)
 }

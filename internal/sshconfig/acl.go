@@ -26,7 +26,7 @@ const (
 // what lets them read it.
 const (
 	aclWrite = 0x2 | 0x4 | 0x10 | 0x100 | // FILE_WRITE_DATA, FILE_APPEND_DATA, FILE_WRITE_EA, FILE_WRITE_ATTRIBUTES
-		0x40000 | 0x80000 | // WRITE_DAC, WRITE_OWNER
+		0x10000 | 0x40000 | 0x80000 | // DELETE (and so replace), WRITE_DAC, WRITE_OWNER
 		0x40000000 | 0x10000000 // GENERIC_WRITE, GENERIC_ALL
 	aclRead = 0x1 | 0x80000000 | 0x10000000 // FILE_READ_DATA, GENERIC_READ, GENERIC_ALL
 )
@@ -72,6 +72,11 @@ func (f fileACL) check() (warning string, err error) {
 	var readers []string
 	var readInherited, readExplicit bool
 	for _, a := range f.ACEs {
+		if allowsUnjudged(a.Type) && a.Flags&aceFlagInheritOnly == 0 && (a.Mask&aclWrite != 0 || f.Key && a.Mask&aclRead != 0) {
+			// An object or callback (conditional) entry: its trustee is
+			// not read, so it may be anyone.
+			return "", &aclError{f: f, who: fmt.Sprintf("whoever an object or conditional entry names (ACE type %#x, which knockssh does not judge)", a.Type), inherited: a.Flags&aceFlagInherited != 0, read: a.Mask&aclWrite == 0}
+		}
 		if a.Type != aceTypeAllowed || a.Flags&aceFlagInheritOnly != 0 || f.trusted(a.SID) {
 			continue
 		}
@@ -94,6 +99,13 @@ func (f fileACL) check() (warning string, err error) {
 	}
 	return fmt.Sprintf("%s is readable by %s: it holds knock secrets; %s", f.Path, strings.Join(readers, ", "), fix), nil
 }
+
+// allowsUnjudged reports whether an entry of type t allows access but is
+// not a plain allowed entry: ACCESS_ALLOWED_OBJECT_ACE_TYPE,
+// ACCESS_ALLOWED_CALLBACK_ACE_TYPE and ACCESS_ALLOWED_CALLBACK_OBJECT_ACE_TYPE,
+// whose trustee sits elsewhere in the entry. They are refused when they
+// grant what a plain entry would be refused for.
+func allowsUnjudged(t uint8) bool { return t == 0x5 || t == 0x9 || t == 0xb }
 
 // trustedOwner says whether sid may own a file of secrets: the user,
 // SYSTEM, Administrators, TrustedInstaller.

@@ -50,6 +50,9 @@ func TestACLCheck(t *testing.T) {
 		{name: "change the ACL", owner: me, aces: plus(ace{SID: users, Type: aceTypeAllowed, Mask: 0x40000}), err: "writable"},
 		{name: "take ownership", owner: me, aces: plus(ace{SID: users, Type: aceTypeAllowed, Mask: 0x80000}), err: "writable"},
 		{name: "GENERIC_WRITE", owner: me, aces: plus(ace{SID: users, Type: aceTypeAllowed, Mask: 0x40000000}), err: "writable"},
+		{name: "delete", owner: me, aces: plus(ace{SID: users, Type: aceTypeAllowed, Mask: 0x10000}), err: "writable"},
+		{name: "conditional write", owner: me, aces: plus(ace{Type: 0x9, Mask: modify}), err: "ACE type 0x9"},
+		{name: "object entry, read only", owner: me, aces: plus(ace{Type: 0x5, Mask: rx})},
 		{name: "read and execute", owner: me, aces: plus(ace{SID: users, Type: aceTypeAllowed, Flags: inh, Mask: rx}), warning: "is readable by " + users, hint: "/inheritance:r"},
 		{name: "read, explicit", owner: me, aces: plus(ace{SID: other, Name: `OTHER\bob`, Type: aceTypeAllowed, Mask: rx}), warning: `readable by OTHER\bob`, hint: "/remove:g *" + other},
 		{name: "GENERIC_READ", owner: me, aces: plus(ace{SID: users, Type: aceTypeAllowed, Mask: 0x80000000}), warning: "readable"},
@@ -58,7 +61,7 @@ func TestACLCheck(t *testing.T) {
 		{name: "a denial does not excuse a grant", owner: me, aces: append([]ace{{SID: users, Type: denied, Mask: full}}, plus(ace{SID: users, Type: aceTypeAllowed, Mask: modify})...), err: "writable"},
 		{name: "inherit-only entries", owner: me, aces: plus(ace{SID: "S-1-3-0", Type: aceTypeAllowed, Flags: aceFlagInheritOnly, Mask: full})},
 		{name: "OWNER RIGHTS", owner: me, aces: plus(ace{SID: sidOwnerRights, Type: aceTypeAllowed, Mask: full})},
-		{name: "unknown entry types", owner: me, aces: plus(ace{SID: users, Type: 5, Mask: full})},
+		{name: "object entry granting all", owner: me, aces: plus(ace{SID: users, Type: 5, Mask: full}), err: "ACE type 0x5"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := fileACL{Path: path, Owner: c.owner, User: me, UserName: `ME\me`, ACEs: c.aces}

@@ -1,8 +1,10 @@
 package sshconfig
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -13,8 +15,8 @@ import (
 // write, and warns through warn (which may be nil) about one they may
 // read, judging its owner and DACL as Win32-OpenSSH does (see
 // fileACL.check). A file whose security cannot be read is refused.
-func CheckPerm(path string, _ fs.FileInfo, warn func(string)) error {
-	f, err := readACL(path)
+func CheckPerm(path string, fi fs.FileInfo, warn func(string)) error {
+	f, err := readACL(path, fi)
 	if err != nil {
 		return fmt.Errorf("reading the permissions of %s: %w", path, err)
 	}
@@ -25,16 +27,32 @@ func CheckPerm(path string, _ fs.FileInfo, warn func(string)) error {
 	return err
 }
 
-// readACL reads path's owner and DACL (of the file a symbolic link points
-// to), and who the user is.
-func readACL(path string) (fileACL, error) {
+// readACL reads the owner and DACL of the file path names (where a
+// symbolic link points), and who the user is. It reads them from an open
+// handle and, when fi (the file as it was read) is given, checks that the
+// handle is that same file: a file swapped in between cannot pass for it.
+func readACL(path string, fi fs.FileInfo) (fileACL, error) {
 	f := fileACL{Path: path}
 	tok, err := windows.GetCurrentProcessToken().GetTokenUser()
 	if err != nil {
 		return f, err
 	}
 	f.User, f.UserName = tok.User.Sid.String(), accountName(tok.User.Sid)
-	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
+	file, err := os.Open(path) // GENERIC_READ holds READ_CONTROL
+	if err != nil {
+		return f, err
+	}
+	defer file.Close()
+	if fi != nil {
+		st, err := file.Stat()
+		if err != nil {
+			return f, err
+		}
+		if !os.SameFile(st, fi) {
+			return f, errors.New("the file changed while it was read")
+		}
+	}
+	sd, err := windows.GetSecurityInfo(windows.Handle(file.Fd()), windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
 		return f, err
 	}
@@ -43,7 +61,7 @@ func readACL(path string) (fileACL, error) {
 		return f, err
 	}
 	if owner == nil {
-		return f, fmt.Errorf("no owner")
+		return f, errors.New("no owner")
 	}
 	f.Owner, f.OwnerName = owner.String(), accountName(owner)
 	dacl, _, err := sd.DACL()

@@ -9,8 +9,8 @@ import (
 // a Knock* value other than the sequence) when someone other than the
 // user, SYSTEM or Administrators owns it or may write it, judging its
 // owner and DACL as CheckPerm does; who may read it is not judged.
-func CheckTrust(path string, _ fs.FileInfo) error {
-	f, err := readACL(path)
+func CheckTrust(path string, fi fs.FileInfo) error {
+	f, err := readACL(path, fi)
 	if err != nil {
 		return fmt.Errorf("reading the permissions of %s: %w", path, err)
 	}
@@ -20,8 +20,8 @@ func CheckTrust(path string, _ fs.FileInfo) error {
 
 // CheckKey refuses a private key that anyone but the user, SYSTEM or
 // Administrators owns, may write or may read, as Win32-OpenSSH does.
-func CheckKey(path string, _ fs.FileInfo) error {
-	f, err := readACL(path)
+func CheckKey(path string, fi fs.FileInfo) error {
+	f, err := readACL(path, fi)
 	if err != nil {
 		return fmt.Errorf("reading the permissions of %s: %w", path, err)
 	}
