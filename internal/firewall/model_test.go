@@ -181,6 +181,13 @@ func TestValidate(t *testing.T) {
 	if err := (Spec{Sequence: seq(t, "99999999999999"), Window: 1, KnockPort: 1, SecurePort: 2}).Validate(); err != nil {
 		t.Errorf("a sum of 126 (hitcount 253): %v", err)
 	}
+	// The bursts' span is a --seconds value: seconds·HZ must fit 32 bits.
+	if err := (Spec{Sequence: seq(t, "1234"), Window: MaxFailPeriod/4 + 1, KnockPort: 1, SecurePort: 2}).Validate(); err == nil {
+		t.Error("a span of more than MaxFailPeriod seconds was accepted")
+	}
+	if err := (Spec{Sequence: seq(t, "1234"), Window: MaxFailPeriod / 4, KnockPort: 1, SecurePort: 2}).Validate(); err != nil {
+		t.Errorf("a span of MaxFailPeriod seconds: %v", err)
+	}
 }
 
 // FuzzModel runs arbitrary packet timelines through the model and checks

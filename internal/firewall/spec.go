@@ -67,7 +67,8 @@ const (
 	NoFailLimit = -1
 )
 
-// MaxFailPeriod is the longest FailPeriod in seconds: the kernel computes
+// MaxFailPeriod is the longest FailPeriod in seconds, and the longest span
+// of the bursts (Window times their number): the kernel computes
 // --seconds·HZ in 32 bits, and HZ may be 1000 (49.7 days).
 const MaxFailPeriod = math.MaxUint32 / 1000
 
@@ -130,8 +131,11 @@ func (s Spec) Validate() error {
 	if s.Window < 1 {
 		return fmt.Errorf("window %d is not a positive number of seconds", s.Window)
 	}
-	if uint64(s.Window)*uint64(len(s.Sequence)) > math.MaxUint32 {
-		return fmt.Errorf("window %d s: the bursts span more seconds than --seconds holds (32 bits)", s.Window)
+	// The bursts' span is a --seconds value too, and the kernel computes
+	// --seconds·HZ in 32 bits: a longer span would wrap and match stale
+	// hits as fresh (or fresh ones as stale).
+	if uint64(s.Window)*uint64(len(s.Sequence)) > MaxFailPeriod {
+		return fmt.Errorf("window %d s: the bursts would span more than %d seconds (the kernel computes --seconds times HZ in 32 bits)", s.Window, MaxFailPeriod)
 	}
 	for _, p := range []int{s.KnockPort, s.SecurePort} {
 		if p < 1 || p > 65535 {
