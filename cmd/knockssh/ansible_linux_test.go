@@ -161,11 +161,19 @@ func TestAnsibleFleet(t *testing.T) {
 
 // TestAnsibleInstall: configs/ansible/knock-install.yml installs each
 // server's own rules with knockssh --install over ssh while the port is
-// still open; once the bootstrap ACCEPT is gone, ansible gets in by
-// knocking (each server counts one knock) and a second run of the play
-// changes nothing.
+// still open to the controller (a bootstrap ACCEPT from its address only:
+// one from anywhere makes --install refuse); once the bootstrap ACCEPT is
+// gone, ansible gets in by knocking (each server counts one knock) and a
+// second run of the play changes nothing.
 func TestAnsibleInstall(t *testing.T) {
-	f := newAnsibleFleet(t, 1, "none")
+	f := newAnsibleFleet(t, 1, ":")
+	bootstrap := func(h *lab.Host, i int, op string) {
+		h.Run(t, "iptables", op, "INPUT", "-s", lab.FleetIP4(i).Next().String(), "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+		h.Run(t, "ip6tables", op, "INPUT", "-s", lab.ClientIP6.String(), "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+	}
+	for i, h := range f.l.Servers {
+		bootstrap(h, i, "-A")
+	}
 	play := configFile(t, "knock-install.yml")
 	for i, h := range fleetHosts {
 		if err := os.MkdirAll(filepath.Join(f.cfgDir, "host_vars"), 0o700); err != nil {
@@ -185,9 +193,8 @@ func TestAnsibleInstall(t *testing.T) {
 			t.Errorf("the play's output (--diff -vvv) shows the sequence %s:\n%s", seq, out)
 		}
 	}
-	for _, h := range f.l.Servers {
-		h.Run(t, "iptables", "-D", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
-		h.Run(t, "ip6tables", "-D", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+	for i, h := range f.l.Servers {
+		bootstrap(h, i, "-D")
 	}
 	f.l.ZeroCounters(t)
 	f.controlDir("cp2")

@@ -314,3 +314,96 @@ func TestInstallSwitchesRules(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallRefusesUnprotected: --install (and --install --dry-run, with
+// the same words) refuses, changing nothing, when a rule before the
+// listener accepts the secure port from anywhere or INPUT's policy accepts
+// what the listener leaves alone; a rule that accepts the port from one
+// network only is a warning, and the install goes ahead.
+func TestInstallRefusesUnprotected(t *testing.T) {
+	t.Parallel()
+	knock := []string{"--sequence", "1234", "--window", "1", "--tag", "RU"}
+	for _, tt := range []struct {
+		name  string
+		setup [][]string
+		args  []string
+		err   string // "" for an install that succeeds
+		hint  string
+		warn  string
+	}{
+		{
+			name:  "earlier ACCEPT",
+			setup: [][]string{{"iptables", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT"}},
+			args:  []string{"--port", "22"},
+			err:   `knockssh: --install: iptables: "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT" accepts new connections to port 22 from anywhere before anything drops them: the port would stay open without a knock`,
+			hint:  "knockssh: hint: delete that rule, or restrict it to trusted sources (-s ADDRESS), then install again",
+		},
+		{
+			name:  "accept everything",
+			setup: [][]string{{"ip6tables", "-I", "INPUT", "3", "-j", "ACCEPT"}},
+			args:  []string{"--port", "22"},
+			err:   `knockssh: --install: ip6tables: "-A INPUT -j ACCEPT" accepts new connections to port 22 from anywhere`,
+		},
+		{
+			name:  "policy ACCEPT",
+			setup: [][]string{{"iptables", "-P", "INPUT", "ACCEPT"}},
+			args:  []string{"--port", "443", "--secure-port", "22"},
+			err:   "knockssh: --install: iptables: nothing in INPUT drops a new connection to port 22 that the listener leaves alone, and INPUT's policy is ACCEPT: the port would stay open without a knock",
+			hint:  `then set "iptables -P INPUT DROP" and install again`,
+		},
+		{
+			name:  "source-restricted ACCEPT",
+			setup: [][]string{{"iptables", "-A", "INPUT", "-s", "198.51.100.0/24", "-p", "tcp", "--dport", "22", "-j", "ACCEPT"}},
+			args:  []string{"--port", "22"},
+			warn:  `knockssh: warning: iptables: "-A INPUT -s 198.51.100.0/24 -p tcp -m tcp --dport 22 -j ACCEPT" accepts new connections to port 22 without a knock from 198.51.100.0/24`,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t, lab.Options{Listener: ":"})
+			for _, rule := range tt.setup {
+				l.Server.Run(t, rule[0], rule[1:]...)
+			}
+			before := saveState(t, l)
+			for _, dry := range []bool{true, false} {
+				args := append([]string{"--install"}, append(tt.args, knock...)...)
+				if dry {
+					args = append(args, "--dry-run")
+				}
+				_, stderr, err := serverKnockssh(t, l, args...)
+				if tt.err != "" {
+					if err == nil || !strings.Contains(stderr, tt.err) || !strings.Contains(stderr, tt.hint) {
+						t.Errorf("%v: %v, want the refusal %q and %q:\n%s", args, err, tt.err, tt.hint, stderr)
+					}
+					if after := saveState(t, l); after != before {
+						t.Errorf("%v changed the firewall:\n%s\nwant:\n%s", args, after, before)
+					}
+					continue
+				}
+				if err != nil || !strings.Contains(stderr, tt.warn) {
+					t.Errorf("%v: %v, want the warning %q:\n%s", args, err, tt.warn, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestInstallPolicyAcceptOnePort: with knock port = secure port the
+// listener drops every SYN to the port that has not knocked, as a knock,
+// so INPUT's policy ACCEPT does not expose the secure port (it is the
+// operator's business for other ports): the install goes ahead, and a real
+// SYN from the client without a knock gets no connection.
+func TestInstallPolicyAcceptOnePort(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Listener: ":"})
+	l.Server.Run(t, "iptables", "-P", "INPUT", "ACCEPT")
+	ln := l.Listen(t, "tcp4", 22)
+	go echo(ln)
+	if _, stderr, err := serverKnockssh(t, l, "--install", "--port", "22", "--sequence", "1234", "--window", "1", "--family", "4"); err != nil {
+		t.Fatalf("--install: %v\n%s", err, stderr)
+	}
+	if c, err := dialFromClient(t, l, netip.AddrPortFrom(l.ServerIP4, 22), 500*time.Millisecond); err == nil {
+		c.Close()
+		t.Fatal("port 22 is open without a knock under policy ACCEPT")
+	}
+}

@@ -235,6 +235,9 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 			for _, n := range c.Notes {
 				fmt.Fprintf(s.err, "knockssh: would do: %s\n", n)
 			}
+			for _, w := range c.Warnings {
+				fmt.Fprintf(s.err, "knockssh: warning: %s\n", w)
+			}
 			fmt.Fprintf(s.out, "# %s: would run %s-restore --noflush with:\n%s", tool[c.Family], tool[c.Family], c.Restore)
 			fmt.Fprintf(s.out, "# %s: the listener's rules before (-) and after (+):\n%s", tool[c.Family], c.Diff)
 		}
@@ -254,6 +257,9 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 	for _, c := range changes {
 		for _, n := range c.Notes {
 			fmt.Fprintf(s.err, "knockssh: %s\n", n)
+		}
+		for _, w := range c.Warnings {
+			fmt.Fprintf(s.err, "knockssh: warning: %s\n", w)
 		}
 		if c.Empty() {
 			fmt.Fprintf(s.out, "%s: no change\n", tool[c.Family])

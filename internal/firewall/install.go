@@ -230,6 +230,9 @@ type Change struct {
 	// Notes say what the change does beyond the listener, such as adding
 	// the conntrack rule.
 	Notes []string
+	// Warnings name the rules that let some sources (by address, set or
+	// interface) connect to the secure port without a knock.
+	Warnings []string
 	// before holds the saved blocks of the tables the change touches, to
 	// roll back.
 	before map[string]string
@@ -373,6 +376,17 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		if !remove {
 			wantChains = s.owned(table)
 		}
+		keepJump := len(wantChains) > 0 && len(jumps) == 1 && jumps[0].chain == hook && normalize(jumps[0].args) == normalize(s.jumpArgs(table)[1:])
+		if table == "filter" && !remove {
+			// What a new connection to the secure port meets with the
+			// listener installed: refuse an install that would protect
+			// nothing, warn about rules that let some sources in.
+			e := walkInput(plannedInput(t, owned, s.jumpArgs(table), keepJump), s.SecurePort, owned, s.KnockPort == s.SecurePort && !s.DNAT)
+			if err := e.check(family); err != nil {
+				return c, err
+			}
+			c.Warnings = e.warnings(family)
+		}
 		same := slices.Equal(have, want) && slices.Equal(present, wantChains) && !needConntrack
 		writeDiff(&diff, table, haveText, have, wantText, want, same)
 		if same {
@@ -381,11 +395,8 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		c.before[table] = t.text
 		fmt.Fprintf(&tx, "*%s\n", table)
 		if table == "filter" && !remove {
-			switch {
-			case endsInDrop(t, hook):
+			if endsInDrop(t, hook) {
 				c.Notes = append(c.Notes, fmt.Sprintf("%s: %s ends with a rule that drops everything, and the listener's jump goes after it, where no packet reaches it: delete that rule and set the chain's policy to DROP instead (see configs/server-firewall.sh)", command(family, "iptables"), hook))
-			case t.policy[hook] == "ACCEPT":
-				c.Notes = append(c.Notes, fmt.Sprintf("%s: %s's policy is ACCEPT: what the listener lets through is accepted anyway, and the secure port stays open without a knock; set the policy to DROP (see configs/server-firewall.sh)", command(family, "iptables"), hook))
 			}
 		}
 		if needConntrack {
@@ -396,7 +407,6 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		}
 		// Keep a single jump from the hook where it is; otherwise delete
 		// every jump and append one.
-		keepJump := len(wantChains) > 0 && len(jumps) == 1 && jumps[0].chain == hook && normalize(jumps[0].args) == normalize(s.jumpArgs(table)[1:])
 		if !keepJump {
 			for _, r := range jumps {
 				fmt.Fprintf(&tx, "-D %s\n", strings.TrimPrefix(r.line, "-A "))
@@ -534,7 +544,14 @@ func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) e
 		if err != nil {
 			return fail(err)
 		}
-		if again, err := in.plan(c.Family, tables, remove); err != nil || !again.Empty() {
+		// Planning again from the rules as loaded checks them: nothing
+		// left to change, and (for install) nothing that lets a new
+		// connection to the secure port in without a knock.
+		again, err := in.plan(c.Family, tables, remove)
+		if err != nil {
+			return fail(err)
+		}
+		if !again.Empty() {
 			return fail(fmt.Errorf("%s: the rules are not as planned after %s", command(c.Family, "iptables"), restore))
 		}
 		done = append(done, c)
