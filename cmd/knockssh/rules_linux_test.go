@@ -407,3 +407,66 @@ func TestInstallPolicyAcceptOnePort(t *testing.T) {
 		t.Fatal("port 22 is open without a knock under policy ACCEPT")
 	}
 }
+
+// TestInstallOtherFilters: --install warns about the other iptables
+// backend's INPUT and native nftables input chains, saying what they
+// mean, and the lab shows it is so with real knocks: a drop in either
+// stops the connection a knock opens, and an accept of the secure port in
+// a native chain does not let an outsider past the listener.
+func TestInstallOtherFilters(t *testing.T) {
+	t.Parallel()
+	lab.Require(t, "nft", "iptables-legacy")
+	l := lab.New(t, lab.Options{Listener: ":"})
+	ln := l.Listen(t, "tcp4", 22)
+	go echo(ln)
+	server22 := netip.AddrPortFrom(l.ServerIP4, 22)
+	seq, _ := knocker.ParseSequence("1234")
+	// knock knocks (UDP to 443) and connects to 22, after the last
+	// attempt's hits have left the bursts' span.
+	knock := func() error {
+		time.Sleep(4100 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		return l.Client.Do(func() error {
+			c, err := knocker.Dial(ctx, knocker.Config{Host: l.ServerIP4.String(), Port: 443, Sequence: seq, Window: time.Second, LockDir: l.Dir}, server22.String())
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
+	}
+	install := func(want string) {
+		t.Helper()
+		_, stderr, err := serverKnockssh(t, l, "--install", "--port", "443", "--secure-port", "22", "--sequence", "1234", "--window", "1", "--family", "4")
+		if err != nil || !strings.Contains(stderr, want) {
+			t.Fatalf("--install: %v, want the warning %q:\n%s", err, want, stderr)
+		}
+	}
+
+	l.Server.Run(t, "iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP")
+	install(`knockssh: warning: iptables-legacy: the other iptables backend has rules too: its INPUT has 1 rule(s), policy ACCEPT (knockssh installs with iptables-nft, the backend "iptables" is; see them with iptables-legacy-save): it drops new connections to port 22 for everyone`)
+	if err := knock(); err == nil {
+		t.Error("a knock opened port 22 though iptables-legacy drops it")
+	}
+	l.Server.Run(t, "iptables-legacy", "-D", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP")
+
+	l.Server.Run(t, "nft", "add table inet native")
+	l.Server.Run(t, "nft", "add chain inet native input { type filter hook input priority 0; policy drop; }")
+	l.Server.Run(t, "nft", "add rule inet native input ct state established,related accept")
+	l.Server.Run(t, "nft", "add rule inet native input udp dport 443 accept")
+	install("knockssh: warning: nft: native nftables chain inet native input (type filter hook input priority 0, policy drop, 2 rule(s), 0 of them drop or reject) filters this host's packets besides iptables: its policy drops what it does not accept, and no rule of it accepts tcp port 22")
+	if err := knock(); err == nil {
+		t.Error("a knock opened port 22 though a native chain's policy drops it")
+	}
+
+	l.Server.Run(t, "nft", "add rule inet native input tcp dport 22 accept")
+	install("it accepts tcp port 22, which does not bypass the listener")
+	time.Sleep(4100 * time.Millisecond)
+	if c, err := dialFromClient(t, l, server22, 500*time.Millisecond); err == nil {
+		c.Close()
+		t.Error("port 22 is open without a knock: the native chain's accept bypassed the listener")
+	}
+	if err := knock(); err != nil {
+		t.Errorf("knocking with the native chain accepting port 22: %v", err)
+	}
+}

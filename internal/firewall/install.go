@@ -251,6 +251,9 @@ type Installer struct {
 	Families []int
 	// Runner runs the iptables tools; nil means execRunner, os/exec on $PATH.
 	Runner Runner
+	// legacyTables reports whether the legacy backend has tables; nil
+	// means legacyTablesPresent.
+	legacyTables func(family int) bool
 }
 
 func (in *Installer) runner() Runner {
@@ -290,7 +293,14 @@ func (in *Installer) Plan(ctx context.Context, remove bool) ([]Change, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !remove {
+			c.Warnings = append(c.Warnings, in.otherBackend(ctx, f)...)
+		}
 		cs = append(cs, c)
+	}
+	if !remove && len(cs) > 0 {
+		// Native chains serve both families (inet) or one: said once.
+		cs[0].Warnings = append(cs[0].Warnings, in.nativeNft(ctx)...)
 	}
 	return cs, nil
 }

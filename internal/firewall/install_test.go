@@ -14,13 +14,22 @@ type fakeRunner struct {
 	fail  bool
 	calls []string
 	input []string
+	// other serves the output of other commands, by "name args".
+	other map[string]string
 }
 
 func (f *fakeRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
-	f.calls = append(f.calls, name+" "+strings.Join(args, " "))
+	call := name + " " + strings.Join(args, " ")
+	f.calls = append(f.calls, call)
 	f.input = append(f.input, string(stdin))
-	if strings.HasSuffix(name, "-save") {
+	if out, ok := f.other[call]; ok {
+		return []byte(out), nil
+	}
+	if name == "iptables-save" || name == "ip6tables-save" {
 		return []byte(f.save), nil
+	}
+	if name == "nft" || strings.HasSuffix(name, "-save") {
+		return nil, errors.New(name + ": not found")
 	}
 	if f.fail && strings.Contains(strings.Join(args, " "), "--noflush") {
 		return nil, errors.New("iptables-restore: line 3 failed")
