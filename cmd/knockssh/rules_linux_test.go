@@ -470,3 +470,38 @@ func TestInstallOtherFilters(t *testing.T) {
 		t.Errorf("knocking with the native chain accepting port 22: %v", err)
 	}
 }
+
+// TestUninstallClosedLine: --uninstall under INPUT's DROP policy, with
+// nothing else accepting the secure port, says in one line that the port
+// is then closed to everyone: --dry-run before, --uninstall after doing
+// it; where a rule still accepts the port from some sources, it does not.
+func TestUninstallClosedLine(t *testing.T) {
+	t.Parallel()
+	const line = "iptables: without the listener nothing in INPUT accepts new connections to port 22: the secure port is now closed to everyone (established sessions stay)\n"
+	l := lab.New(t, lab.Options{Listener: ":"})
+	args := []string{"--port", "22", "--sequence", "1234", "--window", "1", "--tag", "UC", "--family", "4"}
+	if _, stderr, err := serverKnockssh(t, l, append([]string{"--install"}, args...)...); err != nil {
+		t.Fatalf("--install: %v\n%s", err, stderr)
+	}
+	installed := saveState(t, l)
+	_, stderr, err := serverKnockssh(t, l, "--uninstall", "--dry-run", "--tag", "UC", "--family", "4")
+	if err != nil || !strings.Contains(stderr, "knockssh: would do: "+line) {
+		t.Errorf("--uninstall --dry-run: %v, want %q:\n%s", err, line, stderr)
+	}
+	if saveState(t, l) != installed {
+		t.Error("--uninstall --dry-run changed the firewall")
+	}
+	out, stderr, err := serverKnockssh(t, l, "--uninstall", "--tag", "UC", "--family", "4")
+	if err != nil || !strings.Contains(stderr, "knockssh: "+line) || !strings.Contains(out, "listener KNOCKS_UC removed") {
+		t.Errorf("--uninstall: %v, want %q:\n%s%s", err, line, out, stderr)
+	}
+
+	// Open to one network besides the listener: no such line.
+	if _, stderr, err := serverKnockssh(t, l, append([]string{"--install"}, args...)...); err != nil {
+		t.Fatalf("--install: %v\n%s", err, stderr)
+	}
+	l.Server.Run(t, "iptables", "-A", "INPUT", "-s", "198.51.100.0/24", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+	if _, stderr, err := serverKnockssh(t, l, "--uninstall", "--tag", "UC", "--family", "4"); err != nil || strings.Contains(stderr, "closed to everyone") {
+		t.Errorf("--uninstall with a source-restricted ACCEPT: %v\n%s", err, stderr)
+	}
+}

@@ -392,6 +392,42 @@ func plannedInput(t *savedTable, owned []string, jumpArgs []string, keep bool) *
 		}
 		p.rules = append(p.rules, r)
 	}
-	p.rules = append(p.rules, savedRule{chain: jumpArgs[0], args: jumpArgs[1:], line: "-A " + strings.Join(jumpArgs, " ")})
+	if jumpArgs != nil {
+		p.rules = append(p.rules, savedRule{chain: jumpArgs[0], args: jumpArgs[1:], line: "-A " + strings.Join(jumpArgs, " ")})
+	}
 	return &p
+}
+
+// installedPort returns the secure port of the listener installed in
+// filter t: the --dport of its jump to the check chain; 0 when there is
+// none.
+func installedPort(t *savedTable, listener, check string) int {
+	for _, r := range t.chainRules(listener) {
+		if target, _ := ruleTarget(r.args); target != check {
+			continue
+		}
+		for i := 0; i+1 < len(r.args); i++ {
+			if r.args[i] == "--dport" {
+				if p, err := strconv.Atoi(r.args[i+1]); err == nil {
+					return p
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// closedNote says, for an uninstall, when nothing but the listener
+// accepts new connections to its secure port: INPUT drops them for
+// everyone once it is gone. "" otherwise.
+func closedNote(family int, t *savedTable, s Spec, owned []string) string {
+	check, _ := s.Chains()
+	port := installedPort(t, s.Listener(), check)
+	if port == 0 {
+		return ""
+	}
+	if e := walkInput(plannedInput(t, owned, nil, false), port, nil, false); !e.closed {
+		return ""
+	}
+	return fmt.Sprintf("%s: without the listener nothing in INPUT accepts new connections to port %d: the secure port is now closed to everyone (established sessions stay)", command(family, "iptables"), port)
 }

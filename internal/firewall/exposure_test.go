@@ -136,3 +136,31 @@ func TestApplyChecksLoaded(t *testing.T) {
 		t.Errorf("Apply: %v", err)
 	}
 }
+
+// TestUninstallClosedNote: uninstalling under a DROP policy, with nothing
+// else accepting the secure port, says the port is then closed to
+// everyone; not when some rule still accepts it, nor under policy ACCEPT.
+func TestUninstallClosedNote(t *testing.T) {
+	const note = "iptables: without the listener nothing in INPUT accepts new connections to port 22: the secure port is now closed to everyone (established sessions stay)"
+	for _, tt := range []struct {
+		name, save string
+		want       bool
+	}{
+		{"policy DROP", installedSave, true},
+		{"final DROP", strings.Replace(strings.Replace(installedSave, ":INPUT DROP", ":INPUT ACCEPT", 1), "[0:0] -A INPUT -j KNOCKS_INPUT\n", "[0:0] -A INPUT -j KNOCKS_INPUT\n-A INPUT -j REJECT --reject-with icmp-port-unreachable\n", 1), true},
+		{"policy ACCEPT", strings.Replace(installedSave, ":INPUT DROP", ":INPUT ACCEPT", 1), false},
+		{"accepted from a source", strings.Replace(installedSave, "[0:0] -A INPUT -j KNOCKS_INPUT\n", "[0:0] -A INPUT -j KNOCKS_INPUT\n-A INPUT -s 198.51.100.0/24 -p tcp -m tcp --dport 22 -j ACCEPT\n", 1), false},
+		{"not installed", baseSave, false},
+	} {
+		notes := strings.Join(plan(t, tt.save, spec1234, true).Notes, "\n")
+		if got := strings.Contains(notes, note); got != tt.want {
+			t.Errorf("%s: notes %q, want the note %v", tt.name, notes, tt.want)
+		}
+	}
+	// The port is the installed listener's, whatever the spec says.
+	other := spec1234
+	other.SecurePort, other.KnockPort = 443, 443
+	if notes := strings.Join(plan(t, installedSave, other, true).Notes, "\n"); !strings.Contains(notes, "port 22:") {
+		t.Errorf("notes %q name another port than the listener's", notes)
+	}
+}

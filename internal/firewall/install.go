@@ -409,6 +409,11 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 				c.Notes = append(c.Notes, fmt.Sprintf("%s: %s ends with a rule that drops everything, and the listener's jump goes after it, where no packet reaches it: delete that rule and set the chain's policy to DROP instead (see configs/server-firewall.sh)", command(family, "iptables"), hook))
 			}
 		}
+		if table == "filter" && remove {
+			if n := closedNote(family, t, s, owned); n != "" {
+				c.Notes = append(c.Notes, n)
+			}
+		}
 		if needConntrack {
 			fmt.Fprintf(&tx, "-I %s\n", strings.Join(conntrackArgs, " "))
 			fmt.Fprintf(&diff, "+-I %s\n", strings.Join(conntrackArgs, " "))
