@@ -56,8 +56,6 @@ type savedTable struct {
 	// chains.
 	policy map[string]string
 	rules  []savedRule
-	// text is the table's block, "*table" to "COMMIT", for a rollback.
-	text string
 }
 
 // savedRule is one "-A CHAIN ..." line.
@@ -83,7 +81,6 @@ func (t *savedTable) chainRules(chain string) []savedRule {
 func parseSave(data []byte) (map[string]*savedTable, error) {
 	tables := map[string]*savedTable{}
 	var cur *savedTable
-	var block strings.Builder
 	for n, line := range strings.Split(string(data), "\n") {
 		if strings.Contains(line, "is incompatible, use 'nft' tool") {
 			// iptables-nft cannot show (nor safely restore) a table that
@@ -96,17 +93,13 @@ func parseSave(data []byte) (map[string]*savedTable, error) {
 		if strings.HasPrefix(line, "*") {
 			cur = &savedTable{}
 			tables[line[1:]] = cur
-			block.Reset()
-			block.WriteString(line + "\n")
 			continue
 		}
 		if cur == nil {
 			return nil, fmt.Errorf("iptables-save line %d: %q outside a table", n+1, line)
 		}
-		block.WriteString(line + "\n")
 		switch {
 		case line == "COMMIT":
-			cur.text = block.String()
 			cur = nil
 		case strings.HasPrefix(line, ":"):
 			name, rest, _ := strings.Cut(line[1:], " ")
@@ -233,9 +226,11 @@ type Change struct {
 	// Warnings name the rules that let some sources (by address, set or
 	// interface) connect to the secure port without a knock.
 	Warnings []string
-	// before holds the saved blocks of the tables the change touches, to
-	// roll back.
-	before map[string]string
+	// before holds the tables the change touches as they were, to roll
+	// back the listener's part of them.
+	before map[string]*savedTable
+	// conntrack is set when the change inserts the conntrack rule.
+	conntrack bool
 }
 
 // Empty reports whether the change changes nothing.
@@ -309,7 +304,7 @@ func (in *Installer) Plan(ctx context.Context, remove bool) ([]Change, error) {
 // (remove false) or absent (remove true).
 func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool) (Change, error) {
 	s := in.Spec
-	c := Change{Family: family, before: map[string]string{}}
+	c := Change{Family: family, before: map[string]*savedTable{}}
 	if err := in.checkForeign(family, tables); err != nil {
 		return c, err
 	}
@@ -402,7 +397,7 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		if same {
 			continue
 		}
-		c.before[table] = t.text
+		c.before[table] = t
 		fmt.Fprintf(&tx, "*%s\n", table)
 		if table == "filter" && !remove {
 			if endsInDrop(t, hook) {
@@ -415,6 +410,7 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 			}
 		}
 		if needConntrack {
+			c.conntrack = true
 			fmt.Fprintf(&tx, "-I %s\n", strings.Join(conntrackArgs, " "))
 			fmt.Fprintf(&diff, "+-I %s\n", strings.Join(conntrackArgs, " "))
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: INPUT had no rule accepting established connections before the listener: inserted %q at the top, so that open sessions never run through the knock chains",
@@ -525,9 +521,10 @@ func writeDiff(w io.Writer, table string, haveText, have, wantText, want []strin
 
 // Apply carries out changes, as planned by Plan: per family one
 // "iptables-restore --noflush" transaction, then a check that the firewall
-// is now as planned. When a transaction fails or the check does not hold,
-// every family already changed is rolled back to its saved tables, so
-// nothing is left half-applied.
+// is now as planned and (for install) protects the secure port. When a
+// transaction fails or the check does not hold, every family already
+// changed is rolled back: the listener's part of it only, so that rules
+// others added meanwhile stay, and nothing is left half-applied.
 //
 // Once a transaction has begun, cancelling ctx no longer interrupts it nor
 // the rollback (each family's work is bounded by a minute instead): an
@@ -541,7 +538,7 @@ func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) e
 		if rb := in.rollback(work, append(done, changes[len(done)])); rb != nil {
 			return fmt.Errorf("%w; rolling back failed too: %v", err, rb)
 		}
-		return fmt.Errorf("%w (rolled back: the firewall is as it was)", err)
+		return fmt.Errorf("%w (rolled back: the listener's rules are as they were, and no other rule was touched)", err)
 	}
 	for _, c := range changes {
 		if c.Empty() {
@@ -574,28 +571,177 @@ func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) e
 	return nil
 }
 
-// rollback restores the saved tables of changes, with their counters.
+// rollback undoes what changes did to the listener, from the firewall as
+// it is now: it deletes the jumps into the tag's chains and the conntrack
+// rule the change inserted, refills the chains as they were (creating
+// and deleting chains as needed) and puts the old jumps back after the
+// rules they followed. Rules others added or changed meanwhile (fail2ban,
+// docker) stay. It works from the current tables, not from what the
+// transaction should have done, so a transaction that failed half-way
+// (one table committed, another not) rolls back too. The listener's
+// counters start from zero again.
 func (in *Installer) rollback(ctx context.Context, changes []Change) error {
 	var errs []error
 	for _, c := range changes {
 		if c.Empty() || len(c.before) == 0 {
 			continue
 		}
-		var b strings.Builder
-		for _, table := range tableOrder {
-			text, ok := c.before[table]
-			if !ok {
-				continue
-			}
-			if text == "" {
-				// The table did not exist: empty it.
-				text = "*" + table + "\nCOMMIT\n"
-			}
-			b.WriteString(text)
-		}
-		if _, err := in.runner().Run(ctx, []byte(b.String()), command(c.Family, "iptables-restore"), "-c"); err != nil {
+		now, err := in.save(ctx, c.Family)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		var tx strings.Builder
+		for _, table := range tableOrder {
+			if before, ok := c.before[table]; ok {
+				tx.WriteString(undoTx(table, before, orEmpty(now[table]), in.tagChains(table), c.conntrack && table == "filter"))
+			}
+		}
+		if tx.Len() == 0 {
+			continue
+		}
+		restore := command(c.Family, "iptables-restore")
+		if _, err := in.runner().Run(ctx, []byte(tx.String()), restore, "--noflush"); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		after, err := in.save(ctx, c.Family)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for table, before := range c.before {
+			owned := in.tagChains(table)
+			if !slices.Equal(listenerParts(orEmpty(after[table]), owned), listenerParts(before, owned)) {
+				errs = append(errs, fmt.Errorf("%s: after rolling back, the listener's rules in table %s are not as they were", command(c.Family, "iptables"), table))
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tagChains returns every chain a listener of the spec's tag may own in
+// table.
+func (in *Installer) tagChains(table string) []string {
+	return (Spec{Tag: in.Spec.Tag, DNAT: true}).owned(table)
+}
+
+func orEmpty(t *savedTable) *savedTable {
+	if t == nil {
+		return &savedTable{}
+	}
+	return t
+}
+
+// listenerJumps returns t's rules outside owned that jump into owned,
+// with their positions in their chains (1-based).
+func listenerJumps(t *savedTable, owned []string) (jumps []savedRule, at []int) {
+	n := map[string]int{}
+	for _, r := range t.rules {
+		n[r.chain]++
+		if !slices.Contains(owned, r.chain) && jumpsTo(r, owned) {
+			jumps = append(jumps, r)
+			at = append(at, n[r.chain])
+		}
+	}
+	return jumps, at
+}
+
+// listenerParts returns what of t is the listener's: its chains, their
+// rules, and the jumps into them, normalized.
+func listenerParts(t *savedTable, owned []string) []string {
+	var parts []string
+	jumps, _ := listenerJumps(t, owned)
+	for _, r := range jumps {
+		parts = append(parts, "jump "+r.chain+" "+normalize(r.args))
+	}
+	for _, ch := range owned {
+		if t.has(ch) {
+			parts = append(parts, ":"+ch)
+			for _, r := range t.chainRules(ch) {
+				parts = append(parts, r.chain+" "+normalize(r.args))
+			}
+		}
+	}
+	return parts
+}
+
+// countConntrack returns how many of INPUT's rules are knockssh's
+// conntrack rule.
+func countConntrack(t *savedTable) int {
+	n := 0
+	for _, r := range t.chainRules("INPUT") {
+		if normalize(r.args) == normalize(conntrackArgs[1:]) {
+			n++
+		}
+	}
+	return n
+}
+
+// undoTx returns the "iptables-restore --noflush" block that takes table
+// from now back to before as far as the listener (the chains owned, the
+// jumps into them and, with conntrack, the conntrack rule the change
+// inserted) is concerned; "" when there is nothing to undo.
+func undoTx(table string, before, now *savedTable, owned []string, conntrack bool) string {
+	extra := conntrack && countConntrack(now) > countConntrack(before)
+	if !extra && slices.Equal(listenerParts(now, owned), listenerParts(before, owned)) {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s\n", table)
+	// The chains' rules as they are now, without what goes, to place the
+	// old jumps by their neighbours.
+	cur := map[string][]string{}
+	dropped := map[string]bool{}
+	nowJumps, _ := listenerJumps(now, owned)
+	for _, r := range nowJumps {
+		fmt.Fprintf(&b, "-D %s\n", strings.TrimPrefix(r.line, "-A "))
+	}
+	for _, r := range now.rules {
+		switch {
+		case slices.Contains(owned, r.chain), !slices.Contains(owned, r.chain) && jumpsTo(r, owned):
+		case extra && r.chain == "INPUT" && !dropped["ct"] && normalize(r.args) == normalize(conntrackArgs[1:]):
+			dropped["ct"] = true
+		default:
+			cur[r.chain] = append(cur[r.chain], normalize(r.args))
+		}
+	}
+	if extra {
+		fmt.Fprintf(&b, "-D %s\n", strings.Join(conntrackArgs, " "))
+	}
+	for _, ch := range owned {
+		switch {
+		case before.has(ch):
+			fmt.Fprintf(&b, ":%s - [0:0]\n", ch) // creates it, or empties it
+		case now.has(ch):
+			fmt.Fprintf(&b, "-F %s\n", ch)
+		}
+	}
+	for _, ch := range owned {
+		if now.has(ch) && !before.has(ch) {
+			fmt.Fprintf(&b, "-X %s\n", ch)
+		}
+	}
+	for _, ch := range owned {
+		for _, r := range before.chainRules(ch) {
+			b.WriteString(r.line + "\n")
+		}
+	}
+	// Each old jump goes back after the rule it followed, where that rule
+	// still is; otherwise at its old position.
+	jumps, at := listenerJumps(before, owned)
+	for i, j := range jumps {
+		rules := before.chainRules(j.chain)
+		pos := min(at[i]-1, len(cur[j.chain]))
+		if at[i] > 1 {
+			prev := normalize(rules[at[i]-2].args)
+			if k := slices.Index(cur[j.chain], prev); k >= 0 {
+				pos = k + 1
+			}
+		}
+		cur[j.chain] = slices.Insert(cur[j.chain], pos, normalize(j.args))
+		fmt.Fprintf(&b, "-I %s %d %s\n", j.chain, pos+1, strings.Join(j.args, " "))
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
 }

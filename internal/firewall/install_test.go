@@ -16,6 +16,8 @@ type fakeRunner struct {
 	input []string
 	// other serves the output of other commands, by "name args".
 	other map[string]string
+	// onRestore, when set, answers every iptables-restore.
+	onRestore func(stdin string) error
 }
 
 func (f *fakeRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
@@ -30,6 +32,9 @@ func (f *fakeRunner) Run(ctx context.Context, stdin []byte, name string, args ..
 	}
 	if name == "nft" || strings.HasSuffix(name, "-save") {
 		return nil, errors.New(name + ": not found")
+	}
+	if f.onRestore != nil && strings.HasSuffix(name, "-restore") {
+		return nil, f.onRestore(string(stdin))
 	}
 	if f.fail && strings.Contains(strings.Join(args, " "), "--noflush") {
 		return nil, errors.New("iptables-restore: line 3 failed")
@@ -150,22 +155,62 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// TestApplyRollsBack: a failed restore restores the saved tables, counters
-// included.
+// TestApplyRollsBack: a restore that fails after committing (or a check
+// that fails) rolls back the listener's part only, from the tables as they
+// are then: a rule fail2ban inserted meanwhile stays; the rollback is
+// checked. A restore that fails before changing anything needs no undo.
 func TestApplyRollsBack(t *testing.T) {
-	f := &fakeRunner{save: baseSave, fail: true}
+	const foreign = "-A INPUT -s 203.0.113.9/32 -j REJECT --reject-with icmp-port-unreachable\n"
+	withForeign := func(save string) string {
+		return strings.Replace(save, "[1:60] -A INPUT -i lo", foreign+"[1:60] -A INPUT -i lo", 1)
+	}
+	f := &fakeRunner{save: baseSave}
 	in := &Installer{Spec: spec1234, Families: []int{4}, Runner: f}
 	cs, err := in.Plan(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = in.Apply(context.Background(), cs, false)
-	if err == nil || !strings.Contains(err.Error(), "rolled back") {
-		t.Fatalf("Apply: %v", err)
+	restores := 0
+	f.onRestore = func(stdin string) error {
+		restores++
+		if restores == 1 { // commits, meanwhile fail2ban inserts a rule, then fails
+			f.save = withForeign(installedSave)
+			return errors.New("iptables-restore: line 30 failed")
+		}
+		if !strings.Contains(stdin, "-D INPUT -j KNOCKS_INPUT\n") || !strings.Contains(stdin, "-X CHECKKNOCKS_INPUT\n") || strings.Contains(stdin, "203.0.113.9") || strings.Contains(stdin, "-A INPUT -i lo") {
+			t.Errorf("the rollback is not the listener's part only:\n%s", stdin)
+		}
+		f.save = withForeign(baseSave)
+		return nil
 	}
-	last := f.calls[len(f.calls)-1]
-	if last != "iptables-restore -c" || !strings.Contains(f.input[len(f.input)-1], "[5:300] -A INPUT -m conntrack") {
-		t.Errorf("no rollback with the saved table: %q\n%s", last, f.input[len(f.input)-1])
+	err = in.Apply(context.Background(), cs, false)
+	if err == nil || !strings.Contains(err.Error(), "line 30 failed (rolled back: the listener's rules are as they were, and no other rule was touched)") || restores != 2 {
+		t.Fatalf("Apply: %v (%d restores)", err, restores)
+	}
+	for _, c := range f.calls {
+		if strings.Contains(c, "restore -c") || strings.HasPrefix(c, "iptables-restore") && !strings.Contains(c, "--noflush") {
+			t.Errorf("a restore that flushes tables: %s", c)
+		}
+	}
+	// A rollback that does not take: said.
+	restores = 0
+	f.save = baseSave
+	f.onRestore = func(string) error {
+		restores++
+		f.save = installedSave
+		if restores == 1 {
+			return errors.New("iptables-restore: line 30 failed")
+		}
+		return nil
+	}
+	if err := in.Apply(context.Background(), cs, false); err == nil || !strings.Contains(err.Error(), "rolling back failed too: iptables: after rolling back, the listener's rules in table filter are not as they were") {
+		t.Errorf("Apply with a rollback without effect: %v", err)
+	}
+	// A restore that fails without effect: nothing to undo.
+	f = &fakeRunner{save: baseSave, fail: true}
+	in.Runner = f
+	if err := in.Apply(context.Background(), cs, false); err == nil || !strings.Contains(err.Error(), "rolled back") || strings.Count(strings.Join(f.calls, "\n"), "--noflush") != 1 {
+		t.Errorf("Apply: %v, calls %q", err, f.calls)
 	}
 	// A restore that "succeeds" without effect fails the check and rolls
 	// back too.
@@ -173,6 +218,32 @@ func TestApplyRollsBack(t *testing.T) {
 	in.Runner = f
 	if err := in.Apply(context.Background(), cs, false); err == nil || !strings.Contains(err.Error(), "not as planned") {
 		t.Errorf("Apply without effect: %v", err)
+	}
+}
+
+// TestUndoTx: the rollback of an uninstall puts the chains back and the
+// jump after the rule it followed, though a rule was inserted above it.
+func TestUndoTx(t *testing.T) {
+	before, err := parseSave([]byte(installedSave))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := parseSave([]byte(strings.Replace(baseSave, "[1:60] -A INPUT -i lo", "-A INPUT -s 203.0.113.9/32 -j DROP\n[1:60] -A INPUT -i lo", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := (Spec{DNAT: true}).owned("filter")
+	tx := undoTx("filter", before["filter"], now["filter"], owned, false)
+	for _, want := range []string{":KNOCKS_INPUT - [0:0]\n", ":CHECKKNOCKS_INPUT - [0:0]\n", "-A RESETKNOCKS_INPUT -m recent --remove", "-I INPUT 4 -j KNOCKS_INPUT\n"} {
+		if !strings.Contains(tx, want) {
+			t.Errorf("undo lacks %q:\n%s", want, tx)
+		}
+	}
+	if strings.Contains(tx, "-X") || strings.Contains(tx, "-D") || strings.Contains(tx, "FAILKNOCKS") {
+		t.Errorf("undo deletes something:\n%s", tx)
+	}
+	if tx := undoTx("filter", before["filter"], before["filter"], owned, true); tx != "" {
+		t.Errorf("undo of nothing:\n%s", tx)
 	}
 }
 
