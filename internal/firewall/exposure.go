@@ -28,7 +28,7 @@ type opening struct {
 }
 
 func (o opening) String() string {
-	s := fmt.Sprintf("%q", o.rule)
+	s := fmt.Sprintf("%q", maskHitcounts(o.rule))
 	if o.via != "" {
 		s += " (in " + o.via + ", reached from INPUT)"
 	}
@@ -330,6 +330,19 @@ func synMatches(mask, comp string) bool {
 		}
 	}
 	return true
+}
+
+// maskHitcounts hides the --hitcount and --seconds values of a rule
+// quoted in a message: in another knock listener's rules they encode its
+// sequence.
+func maskHitcounts(rule string) string {
+	f := strings.Fields(rule)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "--hitcount" || f[i] == "--seconds" {
+			f[i+1] = "N"
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 // An unprotectedError says that with the listener installed a new

@@ -44,7 +44,8 @@ func TestWalkInput(t *testing.T) {
 		{name: "from a source, via a chain", policy: "DROP", rules: base + "-A INPUT -s 198.51.100.7/32 -j TRUSTED\n-A TRUSTED -j ACCEPT\n" + jump, warn: "from 198.51.100.7/32"},
 		{name: "on an interface", policy: "DROP", rules: base + "-A INPUT -i eth1 -j ACCEPT\n" + jump, warn: "without a knock on interface eth1"},
 		{name: "from an ipset", policy: "DROP", rules: base + "-A INPUT -m set --match-set trusted src -j ACCEPT\n" + jump, warn: "from the addresses in set trusted"},
-		{name: "unknown match", policy: "DROP", rules: base + "-A INPUT -p tcp -m tcp --dport 22 -m recent --rcheck --name other --mask 255.255.255.255 --rsource -j ACCEPT\n" + jump, warn: "when -m recent matches"},
+		{name: "unknown match", policy: "DROP", rules: base + "-A INPUT -p tcp -m tcp --dport 22 -m recent --rcheck --seconds 4 --hitcount 10 --name other --mask 255.255.255.255 --rsource -j ACCEPT\n" + jump,
+			warn: `"-A INPUT -p tcp -m tcp --dport 22 -m recent --rcheck --seconds N --hitcount N --name other --mask 255.255.255.255 --rsource -j ACCEPT" accepts new connections to port 22 without a knock when -m recent matches`},
 		{name: "not from anywhere but one", policy: "DROP", rules: base + "-A INPUT ! -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT\n" + jump, err: "from anywhere"},
 		{name: "source-restricted then unrestricted", policy: "DROP", rules: base + "-A INPUT -s 198.51.100.7/32 -j ACCEPT\n-A INPUT -p tcp -j ACCEPT\n" + jump, err: `"-A INPUT -p tcp -j ACCEPT"`, warn: "from 198.51.100.7/32"},
 		{name: "no match: other ports, protocols, states", policy: "DROP", rules: base +

@@ -268,7 +268,12 @@ func (in *Installer) save(ctx context.Context, family int) (map[string]*savedTab
 }
 
 // Plan returns, per family, what Install (remove false) or Uninstall
-// (remove true) would change, without changing anything.
+// (remove true) would change, without changing anything. It refuses an
+// install after which a new connection to the secure port would get in
+// from anywhere without a knock (an earlier ACCEPT, or policy ACCEPT with
+// nothing dropping the port), with a hint; the changes' Warnings name the
+// rules that let some sources in, the other iptables backend's rules and
+// native nftables input chains.
 func (in *Installer) Plan(ctx context.Context, remove bool) ([]Change, error) {
 	if err := in.Spec.Validate(); err != nil {
 		return nil, err
