@@ -171,7 +171,12 @@ var modes = []*mode{
       As root on the server: load the rules --rules prints (with its
       options but --format), one atomic iptables-restore transaction per
       family, touching only the listener's chains and the jump to them;
-      established sessions stay open.
+      established sessions stay open. It refuses (before and after loading,
+      rolling back) when the secure port would still take new connections
+      from anywhere without a knock: an earlier ACCEPT for it, or INPUT's
+      policy ACCEPT with nothing dropping it; it warns about ACCEPTs for
+      some sources only, the other iptables backend and native nftables
+      input chains.
       --dry-run shows the transaction and the difference, changing nothing.
 `,
 		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run"),
@@ -185,7 +190,8 @@ var modes = []*mode{
 		synopsis: `  knockssh --uninstall [--dry-run] [--tag TAG] [DESTINATION]
       Remove them again. The flags of --install are accepted, so that its
       command line works with --uninstall; only --tag (or DESTINATION's
-      stanza) and --family matter.
+      stanza) and --family matter. Says so when the secure port is then
+      closed to everyone (a DROP policy, and nothing else accepting it).
 `,
 		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run"),
 		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
