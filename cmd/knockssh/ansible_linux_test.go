@@ -28,7 +28,7 @@ type ansibleFleet struct {
 	cfgDir string
 }
 
-func newAnsibleFleet(t *testing.T, window int, listener string) *ansibleFleet {
+func newAnsibleFleet(t testing.TB, window int, listener string) *ansibleFleet {
 	lab.Require(t, "sshd", "ansible", "ansible-playbook", "sftp")
 	l := lab.New(t, lab.Options{Window: window, KnockPort: 22, SecurePort: 22, SSHD: true, Servers: 3,
 		Sequences: fleetSequences, Listener: listener})
