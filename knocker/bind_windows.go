@@ -35,15 +35,31 @@ func bindInterface(s windows.Handle, ipv6 bool, ifname string) error {
 	if ifname == "" {
 		return nil
 	}
+	index, err := interfaceIndex(ifname)
+	if err != nil {
+		return err
+	}
+	return setUnicastIf(s, ipv6, ifname, index)
+}
+
+// interfaceIndex looks ifname up (GetAdaptersAddresses: slow, so the knock
+// sender does it once).
+func interfaceIndex(ifname string) (uint32, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
-		return fmt.Errorf("binding to interface %s: %w", ifname, err)
+		return 0, fmt.Errorf("binding to interface %s: %w", ifname, err)
 	}
+	return uint32(ifi.Index), nil
+}
+
+// setUnicastIf sets IP_UNICAST_IF or IPV6_UNICAST_IF on s to the interface
+// ifname of that index.
+func setUnicastIf(s windows.Handle, ipv6 bool, ifname string, index uint32) error {
 	level, opt := windows.IPPROTO_IP, wsIPUnicastIf
 	if ipv6 {
 		level, opt = windows.IPPROTO_IPV6, wsIPv6UnicastIf
 	}
-	v := unicastIfValue(uint32(ifi.Index), ipv6)
+	v := unicastIfValue(index, ipv6)
 	if err := windows.Setsockopt(s, int32(level), int32(opt), &v[0], int32(len(v))); err != nil {
 		return fmt.Errorf("binding to interface %s: %w", ifname, err)
 	}

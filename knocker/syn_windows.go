@@ -50,6 +50,10 @@ type synSender struct {
 	// knocks; it fails the first burst, not NewSender, so that UDP knocks
 	// work with a TCP probe sender that is never used.
 	unsupported error
+	// ifIndex is t.Interface's index, looked up once; ifErr fails each
+	// knock as the lookup did.
+	ifIndex uint32
+	ifErr   error
 }
 
 // synHold is how long Close keeps the last burst's sockets open after
@@ -60,6 +64,9 @@ func newSYNSender(t Target) (Sender, error) {
 	v := windows.RtlGetVersion()
 	s := &synSender{t: t, unsupported: synSupported(v.MajorVersion, v.BuildNumber)}
 	s.ipv6, s.to = winSockaddr(t.Addr)
+	if t.Interface != "" {
+		s.ifIndex, s.ifErr = interfaceIndex(t.Interface)
+	}
 	if t.Source.IsValid() {
 		_, s.from = winSockaddr(netip.AddrPortFrom(t.Source, 0))
 	}
@@ -137,8 +144,13 @@ func (s *synSender) prepare(h windows.Handle) error {
 	if err := windows.WSAIoctl(h, wsSIOTCPInitialRTO, &rto[0], uint32(len(rto)), nil, 0, &done, nil, 0); err != nil {
 		return fmt.Errorf("turning off SYN retransmissions (SIO_TCP_INITIAL_RTO): %w; use udp knocks", err)
 	}
-	if err := bindInterface(h, s.ipv6, s.t.Interface); err != nil {
-		return err
+	if s.t.Interface != "" {
+		if s.ifErr != nil {
+			return s.ifErr
+		}
+		if err := setUnicastIf(h, s.ipv6, s.t.Interface, s.ifIndex); err != nil {
+			return err
+		}
 	}
 	if s.from != nil {
 		if err := windows.Bind(h, s.from); err != nil {

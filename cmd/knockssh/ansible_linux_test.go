@@ -83,19 +83,11 @@ func (f *ansibleFleet) ansible(name string, args ...string) string {
 	return string(out)
 }
 
-// knocksEach checks that every server counted want knock packets, in
-// whichever chain its --set rules are (INPUT for the seed's function,
-// KNOCKS_INPUT for knockssh --install's).
+// knocksEach checks that every server counted want knock packets.
 func (f *ansibleFleet) knocksEach(what string, want uint64) {
 	f.t.Helper()
 	for i, h := range f.l.Servers {
-		var n uint64
-		for _, c := range f.l.ServerCounters(f.t, h, 4, "filter") {
-			if strings.Contains(c.Spec, "--set") {
-				n += c.Packets
-			}
-		}
-		if n != want {
+		if n := knocksOn(f.t, f.l, h); n != want {
 			f.t.Errorf("%s: server %s (%s) counted %d knocks, want %d", what, fleetHosts[i], lab.FleetIP4(i), n, want)
 		}
 	}

@@ -23,12 +23,14 @@ func (f *front) knocks() uint64 {
 	return knocksOn(f.t, f.l, f.l.Server)
 }
 
-// knocksOn is the knocks server h of l has counted (IPv4).
+// knocksOn is the knocks server h of l has counted (IPv4): the packets of
+// the --set rules in INPUT (the seed's function) or in KNOCKS_<tag>
+// (knockssh --install's chain; the fail lists' --set is FAILKNOCKS_'s).
 func knocksOn(tb testing.TB, l *lab.Lab, h *lab.Host) uint64 {
 	tb.Helper()
 	var n uint64
 	for _, c := range l.ServerCounters(tb, h, 4, "filter") {
-		if c.Chain == "INPUT" && strings.Contains(c.Spec, "--set") {
+		if (c.Chain == "INPUT" || strings.HasPrefix(c.Chain, "KNOCKS_")) && strings.Contains(c.Spec, "--set") {
 			n += c.Packets
 		}
 	}

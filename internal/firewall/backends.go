@@ -81,7 +81,8 @@ func (in *Installer) otherBackend(ctx context.Context, family int) []string {
 		return nil
 	}
 	t := tables["filter"]
-	n := len(t.chainRules("INPUT"))
+	input := t.chainRules("INPUT")
+	n := len(input)
 	policy := t.policy["INPUT"]
 	if n == 0 && policy == "ACCEPT" {
 		return nil
@@ -90,7 +91,7 @@ func (in *Installer) otherBackend(ctx context.Context, family int) []string {
 	found := fmt.Sprintf("%s: the other iptables backend has rules too: its INPUT has %d rule(s), policy %s (knockssh installs with %s, the backend \"%s\" is; see them with %s-save)",
 		other, n, policy, tool, command(family, "iptables"), other)
 	drops := false
-	for _, r := range t.chainRules("INPUT") {
+	for _, r := range input {
 		if target, _ := ruleTarget(r.args); target == "DROP" || target == "REJECT" {
 			drops = true
 		}

@@ -320,7 +320,7 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 			t = &savedTable{}
 		}
 		// The chains any listener of this tag may own in the table.
-		owned := (Spec{Tag: s.Tag, DNAT: true}).owned(table)
+		owned := in.tagChains(table)
 		hook := hook(table)
 		var want []string // normalized "-A ..." lines of the listener
 		var wantText []string
@@ -342,12 +342,7 @@ func (in *Installer) plan(family int, tables map[string]*savedTable, remove bool
 		// What the table has of the listener: jumps into its chains from
 		// elsewhere, then the chains' rules.
 		var have, haveText []string
-		var jumps []savedRule
-		for _, r := range t.rules {
-			if !slices.Contains(owned, r.chain) && jumpsTo(r, owned) {
-				jumps = append(jumps, r)
-			}
-		}
+		jumps, _ := listenerJumps(t, owned)
 		for _, r := range jumps {
 			have = append(have, r.chain+" "+normalize(r.args))
 			haveText = append(haveText, r.line)
@@ -466,7 +461,7 @@ func (in *Installer) checkForeign(family int, tables map[string]*savedTable) err
 		if t == nil {
 			continue
 		}
-		owned := (Spec{Tag: in.Spec.Tag, DNAT: true}).owned(table)
+		owned := in.tagChains(table)
 		n := 0
 		for _, r := range t.rules {
 			if slices.Contains(owned, r.chain) {
@@ -676,12 +671,15 @@ func listenerParts(t *savedTable, owned []string) []string {
 func countConntrack(t *savedTable) int {
 	n := 0
 	for _, r := range t.chainRules("INPUT") {
-		if normalize(r.args) == normalize(conntrackArgs[1:]) {
+		if isConntrack(r) {
 			n++
 		}
 	}
 	return n
 }
+
+// isConntrack reports whether r is the conntrack rule --install inserts.
+func isConntrack(r savedRule) bool { return normalize(r.args) == normalize(conntrackArgs[1:]) }
 
 // undoTx returns the "iptables-restore --noflush" block that takes table
 // from now back to before as far as the listener (the chains owned, the
@@ -697,16 +695,16 @@ func undoTx(table string, before, now *savedTable, owned []string, conntrack boo
 	// The chains' rules as they are now, without what goes, to place the
 	// old jumps by their neighbours.
 	cur := map[string][]string{}
-	dropped := map[string]bool{}
+	dropped := false // the inserted conntrack rule, once
 	nowJumps, _ := listenerJumps(now, owned)
 	for _, r := range nowJumps {
 		fmt.Fprintf(&b, "-D %s\n", strings.TrimPrefix(r.line, "-A "))
 	}
 	for _, r := range now.rules {
 		switch {
-		case slices.Contains(owned, r.chain), !slices.Contains(owned, r.chain) && jumpsTo(r, owned):
-		case extra && r.chain == "INPUT" && !dropped["ct"] && normalize(r.args) == normalize(conntrackArgs[1:]):
-			dropped["ct"] = true
+		case slices.Contains(owned, r.chain) || jumpsTo(r, owned):
+		case extra && r.chain == "INPUT" && !dropped && isConntrack(r):
+			dropped = true
 		default:
 			cur[r.chain] = append(cur[r.chain], normalize(r.args))
 		}

@@ -150,7 +150,6 @@ type Model struct {
 	chain6 map[string][]Rule // the IPv6 rules
 	counts map[string][]uint64
 	tables map[string]*recentTable // by list name
-	table  *recentTable            // the knocks list
 	conns  map[connKey]bool
 	now    time.Duration
 	trace  Trace
@@ -174,7 +173,6 @@ func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 		chains: map[string][]Rule{"INPUT": make([]Rule, labRules)}, chain6: map[string][]Rule{"INPUT": make([]Rule, labRules)},
 		counts: map[string][]uint64{}, tables: map[string]*recentTable{}, conns: map[connKey]bool{}}
 	hitcounts := map[string][]int{}
-	var names []string // in the order the rules create the lists
 	for _, f := range []struct {
 		family int
 		chains map[string][]Rule
@@ -182,9 +180,6 @@ func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 		for _, r := range s.FamilyRules("INPUT", f.family) {
 			f.chains[r.Chain] = append(f.chains[r.Chain], r)
 			if rc := r.Recent; rc != nil {
-				if _, ok := hitcounts[rc.List]; !ok {
-					names = append(names, rc.List)
-				}
 				hitcounts[rc.List] = append(hitcounts[rc.List], rc.Hitcount)
 			}
 		}
@@ -192,9 +187,8 @@ func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 	for c, rs := range m.chains {
 		m.counts[c] = make([]uint64, len(rs))
 	}
-	for _, name := range names {
-		t := newRecentTable(defaultListTot, hitcounts[name]...)
-		m.tables[name] = t
+	for name, hs := range hitcounts {
+		m.tables[name] = newRecentTable(defaultListTot, hs...)
 	}
 	// xt_recent keys a list by the source masked with the mask of the rule
 	// that created it; the generated rules give every rule of a list the
@@ -206,7 +200,6 @@ func NewModel(s Spec, hz int, phase time.Duration) (*Model, error) {
 			}
 		}
 	}
-	m.table = m.tables[s.List()]
 	return m, nil
 }
 
@@ -233,7 +226,6 @@ func (m *Model) Clone() *Model {
 		}
 		c.tables[name] = &t
 	}
-	c.table = c.tables[m.spec.List()]
 	c.trace.Steps = append([]Step(nil), m.trace.Steps...)
 	return &c
 }
@@ -410,7 +402,10 @@ func (m *Model) Counters() []Counter {
 // Stamps returns src's hits as jiffies in the kernel's ring order (as
 // /proc/net/xt_recent lists them: oldest first until the ring wraps), or
 // nil when the list has no entry for src.
-func (m *Model) Stamps(src netip.Addr) []uint64 { return m.table.stamps(src) }
+func (m *Model) Stamps(src netip.Addr) []uint64 { return m.knocks().stamps(src) }
+
+// knocks returns the knocks list.
+func (m *Model) knocks() *recentTable { return m.tables[m.spec.List()] }
 
 // Fails returns the number of fails the fail list of src's family holds
 // for src (for its /FailPrefix6 when IPv6), of any age; 0 without a fail

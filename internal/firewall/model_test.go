@@ -153,7 +153,7 @@ func TestRing(t *testing.T) {
 	}{{"1234", 32}, {"99999", 128}, {"9999999", 128}, {"1", 32}} {
 		m := model(t, Spec{Sequence: seq(t, tt.seq), Window: 1, KnockPort: 443, SecurePort: 22})
 		for i := 0; i < 300; i++ {
-			m.table.set(client, uint64(i))
+			m.knocks().set(client, uint64(i))
 		}
 		if n := len(m.Stamps(client)); n != tt.ring {
 			t.Errorf("%d bursts summing %d: ring of %d, want %d", len(tt.seq), seq(t, tt.seq).Sum(), n, tt.ring)
@@ -169,8 +169,8 @@ func TestLRU(t *testing.T) {
 		a := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
 		m.Packet(Packet{At: time.Millisecond, Src: a, Proto: UDP, DstPort: 443})
 	}
-	if m.Stamps(first) != nil || len(m.table.entries) != defaultListTot {
-		t.Errorf("after %d more sources the first is still there (%d entries)", defaultListTot, len(m.table.entries))
+	if m.Stamps(first) != nil || len(m.knocks().entries) != defaultListTot {
+		t.Errorf("after %d more sources the first is still there (%d entries)", defaultListTot, len(m.knocks().entries))
 	}
 }
 
@@ -221,8 +221,8 @@ func FuzzModel(f *testing.F) {
 				p.Proto, p.Established = TCP, true
 			}
 			v := m.Packet(p)
-			if n := len(m.Stamps(client)); n > m.table.mask+1 {
-				t.Fatalf("%d stamps in a ring of %d", n, m.table.mask+1)
+			if n := len(m.Stamps(client)); n > m.knocks().mask+1 {
+				t.Fatalf("%d stamps in a ring of %d", n, m.knocks().mask+1)
 			}
 			if v == Accept && !p.Established && m.Stamps(client) != nil {
 				t.Fatalf("accepted a connection but the entry remains")

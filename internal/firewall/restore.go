@@ -114,7 +114,8 @@ var conntrackArgs = []string{"INPUT", "-m", "conntrack", "--ctstate", "ESTABLISH
 // RestoreOptions tune Spec.Restore.
 type RestoreOptions struct {
 	// Families are the address families the file is for: 4, 6 or both.
-	// The rules are the same for both; only the comments differ.
+	// For both, the rules that differ by family (the fail lists') are
+	// written twice, with -4 and -6.
 	Families []int
 	// Interface restricts the DNAT variant's nat and mangle rules to one
 	// interface; "" means every interface but the loopback.

@@ -16,15 +16,22 @@ import (
 // read, judging its owner and DACL as Win32-OpenSSH does (see
 // fileACL.check). A file whose security cannot be read is refused.
 func CheckPerm(path string, fi fs.FileInfo, warn func(string)) error {
-	f, err := readACL(path, fi)
-	if err != nil {
-		return fmt.Errorf("reading the permissions of %s: %w", path, err)
-	}
-	w, err := f.check()
+	w, err := judgeFile(path, fi, false)
 	if w != "" && warn != nil {
 		warn(w)
 	}
 	return err
+}
+
+// judgeFile reads path's owner and DACL and judges them (fileACL.check),
+// as a private key when key.
+func judgeFile(path string, fi fs.FileInfo, key bool) (warning string, err error) {
+	f, err := readACL(path, fi)
+	if err != nil {
+		return "", fmt.Errorf("reading the permissions of %s: %w", path, err)
+	}
+	f.Key = key
+	return f.check()
 }
 
 // readACL reads the owner and DACL of the file path names (where a

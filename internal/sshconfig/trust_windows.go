@@ -1,32 +1,20 @@
 package sshconfig
 
-import (
-	"fmt"
-	"io/fs"
-)
+import "io/fs"
 
 // CheckTrust refuses a file that steers the secret (an ssh config giving
 // a Knock* value other than the sequence) when someone other than the
 // user, SYSTEM or Administrators owns it or may write it, judging its
 // owner and DACL as CheckPerm does; who may read it is not judged.
 func CheckTrust(path string, fi fs.FileInfo) error {
-	f, err := readACL(path, fi)
-	if err != nil {
-		return fmt.Errorf("reading the permissions of %s: %w", path, err)
-	}
-	_, err = f.check()
+	_, err := judgeFile(path, fi, false)
 	return err
 }
 
 // CheckKey refuses a private key that anyone but the user, SYSTEM or
 // Administrators owns, may write or may read, as Win32-OpenSSH does.
 func CheckKey(path string, fi fs.FileInfo) error {
-	f, err := readACL(path, fi)
-	if err != nil {
-		return fmt.Errorf("reading the permissions of %s: %w", path, err)
-	}
-	f.Key = true
-	_, err = f.check()
+	_, err := judgeFile(path, fi, true)
 	return err
 }
 

@@ -244,9 +244,7 @@ func (l *lookup) file(alias string, f File) error {
 			return nil
 		}
 	} else {
-		w.Check = func(path string, fi fs.FileInfo) error {
-			return sshconfig.CheckPerm(path, fi, l.warnOnce)
-		}
+		w.Check = l.checkSecret
 	}
 	return w.Walk(f.Path, f.Optional, func(line sshconfig.Line) error {
 		err := l.line(line, f.SSH)
@@ -303,6 +301,12 @@ func (l *lookup) line(line sshconfig.Line, ssh bool) error {
 	return nil
 }
 
+// checkSecret checks a file that holds secrets (sshconfig.CheckPerm),
+// warning once per file.
+func (l *lookup) checkSecret(path string, fi fs.FileInfo) error {
+	return sshconfig.CheckPerm(path, fi, l.warnOnce)
+}
+
 // checkSSHPerms checks the ssh configs that supplied a value in use: each
 // must be trusted (sshconfig.CheckTrust), and the one that supplied the
 // KnockSequence kept from others (sshconfig.CheckPerm).
@@ -310,7 +314,7 @@ func (l *lookup) checkSSHPerms() error {
 	for _, path := range l.ssh {
 		check := sshconfig.CheckTrust
 		if l.from["KnockSequence"] == path {
-			check = func(path string, fi fs.FileInfo) error { return sshconfig.CheckPerm(path, fi, l.warnOnce) }
+			check = l.checkSecret
 		}
 		if err := check(path, l.infos[path]); err != nil {
 			return err
