@@ -1,8 +1,13 @@
 package frontend
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"os"
+	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,4 +37,171 @@ func TestGrowPipe(t *testing.T) {
 	}
 	defer f.Close()
 	growPipe(int(f.Fd())) // EBADF: nothing to do, nothing to fail
+}
+
+// relayPipes starts Relay between a TCP connection to serve, run on the
+// loopback interface, and two real pipes (the splice path); it returns
+// the test's ends of the pipes and Relay's result.
+func relayPipes(t *testing.T, serve func(c net.Conn)) (in *os.File, out *os.File, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	ch := make(chan error, 1)
+	go func() { ch <- Relay(conn, inR, outW, nil); outW.Close(); inR.Close() }()
+	return inW, outR, ch
+}
+
+// TestRelayBatchTail: a bulk download batches its wake-ups (the socket's
+// low-water mark rises), and the few bytes the server sends after it,
+// once the bulk has reached ssh, then waiting for an answer without
+// closing, still reach ssh: a batch that waited for its mark to fill would
+// hang here.
+func TestRelayBatchTail(t *testing.T) {
+	const bulk = 64 << 20
+	before := batches.Load()
+	bulkIn := make(chan struct{})
+	in, out, done := relayPipes(t, func(c net.Conn) {
+		c.Write(make([]byte, bulk))
+		// The relay has moved the bulk, and waits for its mark.
+		<-bulkIn
+		c.Write([]byte("tail\n"))
+		buf := make([]byte, 4)
+		io.ReadFull(c, buf) // "ack\n", then close
+	})
+	got := make(chan error, 1)
+	go func() {
+		_, err := io.CopyN(io.Discard, out, bulk)
+		close(bulkIn)
+		if err != nil {
+			got <- err
+			return
+		}
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "tail\n" {
+			got <- fmt.Errorf("after the bulk: %q, %v", buf, err)
+			return
+		}
+		got <- nil
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the tail did not reach ssh within 20s: the batch holds it back")
+	}
+	in.Write([]byte("ack\n"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Relay: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Relay did not return after the server closed")
+	}
+	in.Close()
+	out.Close()
+	if batches.Load() == before {
+		t.Errorf("a %d MiB download never batched its wake-ups", bulk>>20)
+	}
+}
+
+// TestRelayYieldsToRuntime: with one processor, a relay waiting for a
+// trickle of data (its waits always short, so raw system calls the
+// runtime does not see) still lets the rest of the process run: a
+// garbage collection, which stops the world, and timers complete.
+func TestRelayYieldsToRuntime(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	stop := make(chan struct{})
+	in, out, done := relayPipes(t, func(c net.Conn) {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := c.Write([]byte("x")); err != nil {
+					return
+				}
+			}
+		}
+	})
+	go io.Copy(io.Discard, out)
+	finished := make(chan struct{})
+	go func() {
+		for range 5 {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(20 * time.Second):
+		t.Fatal("5 garbage collections and sleeps of 10ms did not finish within 20s beside a busy relay")
+	}
+	close(stop)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Relay: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Relay did not return after the server closed")
+	}
+	in.Close()
+	out.Close()
+}
+
+// TestRelayIdleYields: with one processor, an idle relay (its wait long
+// past the raw part) lets the rest of the process run too.
+func TestRelayIdleYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	stop := make(chan struct{})
+	in, out, done := relayPipes(t, func(c net.Conn) { <-stop })
+	go io.Copy(io.Discard, out)
+	time.Sleep(50 * time.Millisecond) // the relay waits, idle
+	finished := make(chan struct{})
+	go func() {
+		for range 5 {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(20 * time.Second):
+		t.Fatal("5 garbage collections and sleeps of 10ms did not finish within 20s beside an idle relay")
+	}
+	close(stop)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Relay: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Relay did not return after the server closed")
+	}
+	in.Close()
+	out.Close()
 }

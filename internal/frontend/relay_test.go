@@ -192,6 +192,7 @@ func TestRelayHead(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				t.Fatal("files: the relay did not end")
 			}
+			done <- <-done // Relay has returned: its files may close
 			inR.Close()
 			outR.Close()
 		} else {
