@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,6 +64,8 @@ type savedRule struct {
 	chain string
 	args  []string // after the chain
 	line  string   // as saved, without the counters
+	// packets is the rule's packet counter (iptables-save -c), 0 without.
+	packets uint64
 }
 
 func (t *savedTable) has(chain string) bool { return slices.Contains(t.chains, chain) }
@@ -110,16 +113,19 @@ func parseSave(data []byte) (map[string]*savedTable, error) {
 			cur.policy[name], _, _ = strings.Cut(rest, " ")
 		default:
 			rule := line
+			var packets uint64
 			if strings.HasPrefix(rule, "[") {
-				if _, rest, ok := strings.Cut(rule, "] "); ok {
+				if counters, rest, ok := strings.Cut(rule, "] "); ok {
 					rule = rest
+					p, _, _ := strings.Cut(counters[1:], ":")
+					packets, _ = strconv.ParseUint(p, 10, 64)
 				}
 			}
 			f := strings.Fields(rule)
 			if len(f) < 2 || f[0] != "-A" {
 				return nil, fmt.Errorf("iptables-save line %d: unexpected %q", n+1, line)
 			}
-			cur.rules = append(cur.rules, savedRule{chain: f[1], args: f[2:], line: rule})
+			cur.rules = append(cur.rules, savedRule{chain: f[1], args: f[2:], line: rule, packets: packets})
 		}
 	}
 	if cur != nil {
@@ -583,7 +589,7 @@ func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) e
 func (in *Installer) rollback(ctx context.Context, changes []Change) error {
 	var errs []error
 	for _, c := range changes {
-		if c.Empty() || len(c.before) == 0 {
+		if len(c.before) == 0 { // an empty change has no tables before
 			continue
 		}
 		now, err := in.save(ctx, c.Family)
