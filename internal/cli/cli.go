@@ -94,9 +94,16 @@ type options struct {
 	output      string
 	family      string
 	dryRun      bool
-	list        string
-	count       int
-	duration    time.Duration
+	// revertAfter is --install's --revert-after, the lockout guard's
+	// delay; 0 for none.
+	revertAfter time.Duration
+	// persist asks to persist the rules once confirmed.
+	// LEAD: set by --persist (branch persist) once merged; nothing sets it
+	// yet.
+	persist  bool
+	list     string
+	count    int
+	duration time.Duration
 }
 
 // stdio is a mode's standard input, output and error.

@@ -121,6 +121,9 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 .TP
 .B KNOCKSSH_SSH
 ` + roff(`The ssh program to run (default: ssh on $PATH).`) + `
+.TP
+.B KNOCKSSH_RUN_DIR
+` + roff(`The run directory of --install --revert-after, --confirm and --revert instead of /run/knockssh.`) + `
 .SH FILES
 .TP
 .I ~/.ssh/knock_config
@@ -134,6 +137,9 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 .TP
 .I ./knocksettings.txt
 ` + roff(`The settings file of the seed's PortKnocker and OpenSesamy tool, read by --knock without arguments.`) + `
+.TP
+.I /run/knockssh/pending-TAG
+` + roff(`An install of tag TAG made with --revert-after, pending until confirmed or reverted: the rules as they were before it, which encode the sequence. Root's, mode 0600, in a directory of mode 0700; refused otherwise. pending-TAG.lock orders --install, --confirm, --revert and the reverter.`) + `
 .SH EXIT STATUS
 ` + roff(`The ssh wrapper and --native exit with the remote command's status, and 255 when the connection fails, as ssh does. Other modes exit 0 on success and 1 on failure. A command line knockssh cannot take (an unknown option, another mode's option, two modes) exits 2 with one line on stderr.`) + `
 .SH EXAMPLES

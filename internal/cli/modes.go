@@ -167,7 +167,7 @@ var modes = []*mode{
 	{
 		name: "install",
 		help: "server side (root): load the rules into this machine's firewall, idempotently",
-		synopsis: `  knockssh --install [--dry-run] [--family 4|6|both] [--dnat] [DESTINATION]
+		synopsis: `  knockssh --install [--dry-run] [--revert-after D] [--family 4|6|both] [--dnat] [DESTINATION]
       As root on the server: load the rules --rules prints (with its
       options but --format), one atomic iptables-restore transaction per
       family, touching only the listener's chains and the jump to them;
@@ -178,8 +178,13 @@ var modes = []*mode{
       some sources only, the other iptables backend and native nftables
       input chains.
       --dry-run shows the transaction and the difference, changing nothing.
+      --revert-after D (such as 5m) guards against locking yourself out,
+      as iptables-apply does: the install reverts itself after D unless
+      "knockssh --confirm" runs in a new session that came in through the
+      knock. While it is pending (a file in $KNOCKSSH_RUN_DIR, default
+      /run/knockssh), --install and --uninstall of its tag refuse.
 `,
-		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run"),
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after"),
 		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 			return runInstall(ctx, o, fs, s, false)
 		},
@@ -193,10 +198,36 @@ var modes = []*mode{
       stanza) and --family matter. Says so when the secure port is then
       closed to everyone (a DROP policy, and nothing else accepting it).
 `,
-		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run"),
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after"),
 		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 			return runInstall(ctx, o, fs, s, true)
 		},
+	},
+	{
+		name: "confirm",
+		help: "server side (root): keep an install made with --revert-after, from a session that came in through the knock",
+		synopsis: `  knockssh --confirm [--tag TAG] [DESTINATION]
+      As root on the server, in a new session that came in through the
+      knock: keep the rules of an install made with --revert-after, and stop
+      its reverter. Refused unless the listener's accept rule has counted a
+      connection since the install (iptables-save -c), which shows that the
+      knock lets you in. The flags of --install but --dry-run are accepted;
+      only --tag matters.
+`,
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "revert-after"),
+		run:   runConfirm,
+	},
+	{
+		name: "revert",
+		help: "server side (root): revert an install made with --revert-after now",
+		synopsis: `  knockssh --revert [--tag TAG] [DESTINATION]
+      Revert an install made with --revert-after now, as its deadline would:
+      the listener's rules go back to what they were before it; rules others
+      added meanwhile stay. The flags of --install but --dry-run are
+      accepted; only --tag matters.
+`,
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "revert-after"),
+		run:   runRevert,
 	},
 	{
 		name: "server-status",
@@ -341,6 +372,9 @@ var optionTable = []option{
 	}},
 	{"dry-run", func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "show what would change, change nothing")
+	}},
+	{"revert-after", func(fs *pflag.FlagSet, o *options) {
+		fs.DurationVar(&o.revertAfter, "revert-after", 0, "revert the install after this `DURATION` (at least 1s, such as 5m) unless confirmed with --confirm from a session that came in through the knock (0: no guard)")
 	}},
 	{"list", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.list, "list", "", "the recent list `NAME` to read (default knocks_TAG, knocks_INPUT without --tag)")

@@ -35,7 +35,7 @@ func TestModeTable(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"", "proxy", "has-stanza", "native", "knock", "check", "init", "new-sequence", "rules", "install", "uninstall", "server-status", "watch", "interfaces", "version"}
+	want := []string{"", "proxy", "has-stanza", "native", "knock", "check", "init", "new-sequence", "rules", "install", "uninstall", "confirm", "revert", "server-status", "watch", "interfaces", "version"}
 	if !slices.Equal(names, want) {
 		t.Errorf("modes in the order %q, want %q", names, want)
 	}
@@ -90,7 +90,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--new-sequence", "--format", "shell", "--dnat", "--list", "foo"}, exitUsage,
 			`^knockssh: --format does not go with --new-sequence \(it goes with --rules; see knockssh --new-sequence --help\)\n$`},
-		{[]string{"--new-sequence", "--dnat"}, exitUsage, `^knockssh: --dnat does not go with --new-sequence \(it goes with --rules, --install, --uninstall, --server-status, --watch; `},
+		{[]string{"--new-sequence", "--dnat"}, exitUsage, `^knockssh: --dnat does not go with --new-sequence \(it goes with --rules, --install, --uninstall, --confirm, --revert, --server-status, --watch; `},
 		{[]string{"--rules", "--count=3"}, exitUsage, `^knockssh: --count does not go with --rules \(it goes with --watch; see knockssh --rules --help\)\n$`},
 		{[]string{"--knock", "--proxy", "h"}, exitUsage, `^knockssh: --knock and --proxy exclude each other\n$`},
 		{[]string{"--install", "--uninstall"}, exitUsage, `^knockssh: --install and --uninstall exclude each other\n$`},

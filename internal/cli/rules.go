@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/knockssh/knockssh/internal/firewall"
@@ -191,6 +192,9 @@ func runInstall(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio, rem
 		return exitUsage
 	}
 	fams, err := ruleFamilies(o.family)
+	if err == nil {
+		err = checkRevertAfter(o.revertAfter)
+	}
 	if err != nil {
 		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 		return exitUsage
@@ -217,6 +221,21 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		fmt.Fprintf(s.err, "knockssh: %s changes the firewall and needs root (--dry-run shows what it would do)\n", mode)
 		return exitFail
 	}
+	guard := !remove && o.revertAfter > 0
+	if !o.dryRun {
+		if guard {
+			lock, err := lockTag(ctx, runDir(), in.Spec.Tag, s.err)
+			if err != nil {
+				printErr(s.err, fmt.Errorf("%s: %w", mode, err))
+				return exitFail
+			}
+			defer lock.Close()
+		}
+		if err := notPending(in.Spec); err != nil {
+			printErr(s.err, fmt.Errorf("%s: %w", mode, err))
+			return exitFail
+		}
+	}
 	changes, err := in.Plan(ctx, remove)
 	if err != nil {
 		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
@@ -226,6 +245,7 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 	if o.dryRun {
 		if !remove {
 			warnListPerms(s.err, in.Spec)
+			guardHint(s.err, o)
 		}
 		for _, c := range changes {
 			if c.Empty() {
@@ -247,6 +267,13 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 		return exitFail
 	}
+	guarded := ""
+	if guard && slices.ContainsFunc(changes, func(c firewall.Change) bool { return !c.Empty() }) {
+		if guarded, err = startGuard(ctx, o, &in, changes); err != nil {
+			printErr(s.err, fmt.Errorf("%s: %w", mode, err))
+			return exitFail
+		}
+	}
 	if !remove {
 		warnListPerms(s.err, in.Spec) // the rules have loaded xt_recent by now
 	}
@@ -266,6 +293,14 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		} else {
 			fmt.Fprintf(s.out, "%s: listener %s %s\n", tool[c.Family], in.Spec.Listener(), what)
 		}
+	}
+	switch {
+	case guarded != "":
+		fmt.Fprintf(s.err, "knockssh: %s\n", guarded)
+	case guard:
+		fmt.Fprintln(s.err, "knockssh: --revert-after: nothing changed, so nothing reverts")
+	case !remove:
+		guardHint(s.err, o)
 	}
 	return exitOK
 }

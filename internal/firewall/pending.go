@@ -59,22 +59,30 @@ type pendingFamily struct {
 }
 
 // NewPending returns the Pending of changes, which Apply has just carried
-// out, with a new random ID: the tables as they were and the accept
-// rules' counts now. It has no Deadline yet.
-func (in *Installer) NewPending(ctx context.Context, changes []Change) (*Pending, error) {
+// out, with a new random ID: the tables as they were. It has no Deadline
+// yet, and the accept rules' counts are Count's.
+func (in *Installer) NewPending(changes []Change) *Pending {
 	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
-		return nil, err
-	}
+	rand.Read(id) // never fails
 	p := &Pending{Tag: in.Spec.Tag, ID: hex.EncodeToString(id)}
 	for _, c := range changes {
-		n, err := p.acceptedNow(ctx, in.runner(), c.Family)
-		if err != nil {
-			return nil, err
-		}
-		p.families = append(p.families, pendingFamily{family: c.Family, conntrack: c.conntrack, before: c.before, accepted: n})
+		p.families = append(p.families, pendingFamily{family: c.Family, conntrack: c.conntrack, before: c.before})
 	}
-	return p, nil
+	return p
+}
+
+// Count records the packet counts of the listener's accept rules as they
+// are now, just after the install, in every family of p. r runs the
+// iptables tools; nil runs them from $PATH.
+func (p *Pending) Count(ctx context.Context, r Runner) error {
+	for i, f := range p.families {
+		n, err := p.acceptedNow(ctx, r, f.family)
+		if err != nil {
+			return err
+		}
+		p.families[i].accepted = n
+	}
+	return nil
 }
 
 // acceptedNow returns the packet count of the listener's accept rules (in
@@ -100,9 +108,6 @@ func (p *Pending) acceptedNow(ctx context.Context, r Runner, family int) (uint64
 // packet since the install in some family: a connection came in through
 // the knock. r runs the iptables tools; nil runs them from $PATH.
 func (p *Pending) Knocked(ctx context.Context, r Runner) (bool, error) {
-	if r == nil {
-		r = execRunner{}
-	}
 	for _, f := range p.families {
 		n, err := p.acceptedNow(ctx, r, f.family)
 		if err != nil {

@@ -27,8 +27,8 @@ func pendingOf(t *testing.T) (*Pending, *fakeRunner) {
 	if err := in.Apply(context.Background(), cs, false); err != nil {
 		t.Fatal(err)
 	}
-	p, err := in.NewPending(context.Background(), cs)
-	if err != nil {
+	p := in.NewPending(cs)
+	if err := p.Count(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
 	return p, f
