@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,6 +76,23 @@ func TestPendingRoundTrip(t *testing.T) {
 	f.save = strings.Replace(installedSave, "[0:0] -A CHECKKNOCKS_INPUT -m recent --remove", "[1:60] -A CHECKKNOCKS_INPUT -m recent --remove", 1)
 	if ok, err := back.Knocked(context.Background(), f); !ok || err != nil {
 		t.Errorf("Knocked after a connection came in: %v, %v", ok, err)
+	}
+
+	// The counts are relative to the install's: a family the install
+	// left as it was keeps its counters.
+	accepted := func(n int) string {
+		return strings.Replace(installedSave, "[0:0] -A CHECKKNOCKS_INPUT -m recent --remove", fmt.Sprintf("[%d:60] -A CHECKKNOCKS_INPUT -m recent --remove", n), 1)
+	}
+	f.save = accepted(2)
+	if err := back.Count(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := back.Knocked(context.Background(), f); ok || err != nil {
+		t.Errorf("Knocked with the counters as counted: %v, %v", ok, err)
+	}
+	f.save = accepted(3)
+	if ok, err := back.Knocked(context.Background(), f); !ok || err != nil {
+		t.Errorf("Knocked after one more packet: %v, %v", ok, err)
 	}
 
 	// Revert from the file's Pending: the listener goes, a rule added
