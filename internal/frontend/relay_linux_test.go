@@ -109,14 +109,7 @@ func TestRelayBatchTail(t *testing.T) {
 		t.Fatal("the tail did not reach ssh within 20s: the batch holds it back")
 	}
 	in.Write([]byte("ack\n"))
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Relay: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Relay did not return after the server closed")
-	}
+	waitRelay(t, done)
 	in.Close()
 	out.Close()
 	if batches.Load() == before {
@@ -124,76 +117,56 @@ func TestRelayBatchTail(t *testing.T) {
 	}
 }
 
-// TestRelayYieldsToRuntime: with one processor, a relay waiting for a
-// trickle of data (its waits always short, so raw system calls the
-// runtime does not see) still lets the rest of the process run: a
-// garbage collection, which stops the world, and timers complete.
+// TestRelayYieldsToRuntime: with one processor, a relay lets the rest of
+// the process run, a garbage collection (which stops the world) and
+// timers: when it waits for a trickle of data (its waits always short,
+// so raw system calls the runtime does not see) and when it is idle (its
+// wait long past the raw part).
 func TestRelayYieldsToRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	stop := make(chan struct{})
-	in, out, done := relayPipes(t, func(c net.Conn) {
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if _, err := c.Write([]byte("x")); err != nil {
+	for _, trickle := range []bool{true, false} {
+		stop := make(chan struct{})
+		in, out, done := relayPipes(t, func(c net.Conn) {
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
 					return
+				case <-tick.C:
+					if _, err := c.Write([]byte("x")); !trickle || err != nil {
+						<-stop
+						return
+					}
 				}
 			}
+		})
+		go io.Copy(io.Discard, out)
+		time.Sleep(50 * time.Millisecond) // the relay at work, or idle
+		finished := make(chan struct{})
+		go func() {
+			for range 5 {
+				runtime.GC()
+				time.Sleep(10 * time.Millisecond)
+			}
+			close(finished)
+		}()
+		select {
+		case <-finished:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("trickle %v: 5 garbage collections and sleeps of 10ms did not finish within 20s beside the relay", trickle)
 		}
-	})
-	go io.Copy(io.Discard, out)
-	finished := make(chan struct{})
-	go func() {
-		for range 5 {
-			runtime.GC()
-			time.Sleep(10 * time.Millisecond)
-		}
-		close(finished)
-	}()
-	select {
-	case <-finished:
-	case <-time.After(20 * time.Second):
-		t.Fatal("5 garbage collections and sleeps of 10ms did not finish within 20s beside a busy relay")
+		close(stop)
+		waitRelay(t, done)
+		in.Close()
+		out.Close()
 	}
-	close(stop)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Relay: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Relay did not return after the server closed")
-	}
-	in.Close()
-	out.Close()
 }
 
-// TestRelayIdleYields: with one processor, an idle relay (its wait long
-// past the raw part) lets the rest of the process run too.
-func TestRelayIdleYields(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	stop := make(chan struct{})
-	in, out, done := relayPipes(t, func(c net.Conn) { <-stop })
-	go io.Copy(io.Discard, out)
-	time.Sleep(50 * time.Millisecond) // the relay waits, idle
-	finished := make(chan struct{})
-	go func() {
-		for range 5 {
-			runtime.GC()
-			time.Sleep(10 * time.Millisecond)
-		}
-		close(finished)
-	}()
-	select {
-	case <-finished:
-	case <-time.After(20 * time.Second):
-		t.Fatal("5 garbage collections and sleeps of 10ms did not finish within 20s beside an idle relay")
-	}
-	close(stop)
+// waitRelay fails the test unless Relay returns, without an error, within
+// 10 s.
+func waitRelay(t *testing.T, done <-chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -202,6 +175,4 @@ func TestRelayIdleYields(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Relay did not return after the server closed")
 	}
-	in.Close()
-	out.Close()
 }
