@@ -6,7 +6,7 @@ PREFIX   ?= /usr/local
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -s -w -X github.com/knockssh/knockssh/internal/cli.Version=$(VERSION)
 # Debian packages the lab tests, the demo and the benchmarks use.
-APT_PKGS := iptables nftables iproute2 openssh-server openssh-client rsync tcpdump git tmux ansible-core netcat-openbsd groff-base man-db bash-completion zsh fish
+APT_PKGS := iptables iptables-persistent nftables iproute2 openssh-server openssh-client rsync tcpdump git tmux ansible-core netcat-openbsd groff-base man-db bash-completion zsh fish
 TESTFLAGS ?=
 FUZZTIME ?= 30s
 

@@ -3,7 +3,7 @@
 # and the knock stanzas; everything else is ssh's own completion.
 
 _knockssh_modes='--proxy --has-stanza --native --knock --check --init --new-sequence --rules --install --uninstall --confirm --revert --server-status --watch --interfaces --version --help'
-_knockssh_options='--config --ssh-config --knock-verbose --verbose --log --progress --early-banner --port --sequence --window --protocol --margin --retries --source --interface --ipv4 --ipv6 --settings --bursts --secure-port --tag --dnat --seed-rules --fail-limit --fail-period --fail-prefix6 --format --output --family --dry-run --revert-after --list --count --duration'
+_knockssh_options='--config --ssh-config --knock-verbose --verbose --log --progress --early-banner --port --sequence --window --protocol --margin --retries --source --interface --ipv4 --ipv6 --settings --bursts --secure-port --tag --dnat --seed-rules --fail-limit --fail-period --fail-prefix6 --format --output --family --dry-run --revert-after --persist --list --count --duration'
 
 # _knockssh_hosts prints the plain Host names (no patterns) of the ssh
 # config and the knock configs.

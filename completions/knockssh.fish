@@ -59,6 +59,7 @@ complete -c knockssh -l output -r -d 'write to FILE, created with mode 0600, ins
 complete -c knockssh -l family -x -a '4 6 both' -d 'the address FAMILY: 4 (iptables), 6 (ip6tables) or both'
 complete -c knockssh -l dry-run -d 'show what would change, change nothing'
 complete -c knockssh -l revert-after -x -d 'revert the install after DURATION unless confirmed'
+complete -c knockssh -l persist -d 'install the listener again at every boot (with --uninstall: remove the hook)'
 complete -c knockssh -l list -r -d 'the recent list NAME to read (default knocks_TAG, knocks_INPUT without --tag)'
 complete -c knockssh -l count -r -d 'stop after N bursts (0: no limit)'
 complete -c knockssh -l duration -r -d 'stop after this DURATION (0: no limit)'

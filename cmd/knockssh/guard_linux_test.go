@@ -27,6 +27,9 @@ type guardLab struct {
 	run string // $KNOCKSSH_RUN_DIR
 }
 
+// root is $KNOCKSSH_PERSIST_ROOT, for --persist.
+func (g *guardLab) root() string { return filepath.Join(g.Dir, "root") }
+
 func newGuardLab(t *testing.T, sshd bool) *guardLab {
 	t.Helper()
 	l := lab.New(t, lab.Options{Listener: ":", SSHD: sshd})
@@ -46,7 +49,7 @@ func (g *guardLab) knocksshEnv(t *testing.T, env []string, args ...string) (stdo
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := g.Server.Command(ctx, knocksshBin, args...)
-	c.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+g.Dir, "KNOCKSSH_RUN_DIR="+g.run), env...)
+	c.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+g.Dir, "KNOCKSSH_RUN_DIR="+g.run, "KNOCKSSH_PERSIST_ROOT="+g.root()), env...)
 	c.Dir = g.Dir
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
@@ -144,18 +147,30 @@ func TestGuardRevertsUnconfirmed(t *testing.T) {
 // TestGuardConfirmedFromKnock: the client knocks and logs in through the
 // rules just installed (real knock, real ssh) and runs --confirm in that
 // session, which succeeds and stops the reverter long before the deadline;
-// the rules stay.
+// the rules stay. The install asked for --persist too: its boot hook and
+// config are written by --confirm, not before.
 func TestGuardConfirmedFromKnock(t *testing.T) {
 	t.Parallel()
 	lab.Require(t, "ssh", "sshd")
 	g := newGuardLab(t, true)
-	p := g.install(t, "GK", "--revert-after", "40s")
+	for _, d := range []string{"usr/sbin", "usr/share/netfilter-persistent/plugins.d"} {
+		os.MkdirAll(filepath.Join(g.root(), d), 0o755)
+	}
+	writeFile(t, filepath.Join(g.root(), "usr/sbin/netfilter-persistent"), "#!/bin/sh\n")
+	hook := filepath.Join(g.root(), "usr/share/netfilter-persistent/plugins.d/35-knockssh-GK")
+	conf := filepath.Join(g.root(), "etc/knockssh/GK.conf")
+	p := g.install(t, "GK", "--revert-after", "40s", "--persist")
 	installed := saveState(t, g.Lab)
+	for _, f := range []string{hook, conf} {
+		if _, err := os.Lstat(f); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s written before --confirm: %v", f, err)
+		}
+	}
 	kc := filepath.Join(g.Dir, "knock_config")
 	writeFile(t, kc, "Host lab\n    KnockSequence 1234\n    KnockPort 22\n    KnockWindow 1\n    KnockShare no\n")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	remote := fmt.Sprintf("KNOCKSSH_RUN_DIR=%s %s --confirm --tag GK", g.run, knocksshBin)
+	remote := fmt.Sprintf("KNOCKSSH_RUN_DIR=%s KNOCKSSH_PERSIST_ROOT=%s %s --confirm --tag GK", g.run, g.root(), knocksshBin)
 	c := g.Client.Command(ctx, knocksshBin, "-F", g.SSH.Config, "lab", remote)
 	c.Env = append(os.Environ(), "XDG_CACHE_HOME="+g.Dir, "KNOCKSSH_CONFIG="+kc)
 	var stdout, stderr bytes.Buffer
@@ -163,8 +178,14 @@ func TestGuardConfirmedFromKnock(t *testing.T) {
 	if err := c.Run(); err != nil {
 		t.Fatalf("knockssh lab %q: %v\nstdout: %s\nstderr: %s", remote, err, stdout.String(), stderr.String())
 	}
-	if stdout.String() != "listener KNOCKS_GK confirmed: the rules stay\n" {
-		t.Errorf("--confirm from the knocked session said %q", stdout.String())
+	if want := "boot: netfilter-persistent runs " + hook + " at start, which installs the listener again; its sequence is in " + conf + " (mode 0600)\nlistener KNOCKS_GK confirmed: the rules stay\n"; stdout.String() != want {
+		t.Errorf("--confirm from the knocked session said %q, want %q", stdout.String(), want)
+	}
+	if data, err := os.ReadFile(conf); err != nil || !strings.Contains(string(data), "KnockSequence 1234\n") {
+		t.Errorf("the config after --confirm: %v\n%s", err, data)
+	}
+	if data, err := os.ReadFile(hook); err != nil || !strings.Contains(string(data), " --install --config "+conf+" ") {
+		t.Errorf("the hook after --confirm: %v\n%s", err, data)
 	}
 	g.waitGone(t, p, 10*time.Second)
 	if time.Now().After(p.Deadline) {

@@ -97,9 +97,7 @@ type options struct {
 	// revertAfter is --install's --revert-after, the lockout guard's
 	// delay; 0 for none.
 	revertAfter time.Duration
-	// persist asks to persist the rules once confirmed.
-	// LEAD: set by --persist (branch persist) once merged; nothing sets it
-	// yet.
+	// persist is --persist: install the listener again at boot.
 	persist  bool
 	list     string
 	count    int

@@ -99,12 +99,16 @@ func notPending(spec firewall.Spec) error {
 // startGuard records the install just applied as pending and starts its
 // reverter; it returns the line that tells the user. When either fails, it
 // rolls the install back and says so in its error.
-func startGuard(ctx context.Context, o *options, in *firewall.Installer, changes []firewall.Change) (string, error) {
+//
+// boot, when not nil, is --persist's: written once confirmed.
+func startGuard(ctx context.Context, o *options, in *firewall.Installer, changes []firewall.Change, boot *persistence) (string, error) {
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	p := in.NewPending(changes)
 	p.Deadline = time.Now().Add(o.revertAfter)
-	p.Persist = o.persist
+	if boot != nil {
+		p.PersistArgv, p.PersistConfig = boot.argv, boot.config
+	}
 	path := firewall.PendingFile(runDir(), in.Spec.Tag)
 	undo := func(err error) error {
 		os.Remove(path)
@@ -214,8 +218,8 @@ func settle(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio, revert 
 		fmt.Fprintf(s.err, "knockssh: hint: from a new terminal, knock in (knockssh HOST) and run knockssh --confirm%s in that session\n", tagArg(spec.Tag))
 		return exitFail
 	}
-	if p.Persist {
-		if err := persistConfirmed(ctx, p); err != nil {
+	if len(p.PersistArgv) > 0 {
+		if err := persistConfirmed(ctx, s.out, p); err != nil {
 			printErr(s.err, fmt.Errorf("%s: %w (the install is still pending)", mode, err))
 			return exitFail
 		}
@@ -280,11 +284,18 @@ func reverter(ctx context.Context, tag, id string) int {
 	return exitOK
 }
 
-// persistConfirmed persists the confirmed install's rules, for an install
-// made with --persist.
-//
-// LEAD: a stub until --persist (branch persist) is merged: wire its
-// persistence here; a failure keeps the install pending.
-func persistConfirmed(ctx context.Context, p *firewall.Pending) error {
-	return nil
+// persistConfirmed writes, for an install made with --persist, the boot
+// hook and the config that --install would have written had it not been
+// guarded; what it writes is what p recorded, the hook found again.
+func persistConfirmed(ctx context.Context, w io.Writer, p *firewall.Pending) error {
+	boot := newPersistence(p.Tag)
+	kind, err := boot.boot.Detect()
+	if err != nil {
+		return err
+	}
+	if boot.hook, err = boot.boot.Hook(kind, p.PersistArgv); err != nil {
+		return err
+	}
+	boot.argv, boot.config = p.PersistArgv, p.PersistConfig
+	return boot.write(ctx, w)
 }

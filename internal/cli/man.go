@@ -124,6 +124,9 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 .TP
 .B KNOCKSSH_RUN_DIR
 ` + roff(`The run directory of --install --revert-after, --confirm and --revert instead of /run/knockssh.`) + `
+.TP
+.B KNOCKSSH_PERSIST_ROOT
+` + roff(`For tests: a directory that --install --persist and --uninstall --persist look and write below instead of /.`) + `
 .SH FILES
 .TP
 .I ~/.ssh/knock_config
@@ -140,6 +143,15 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 .TP
 .I /run/knockssh/pending-TAG
 ` + roff(`An install of tag TAG made with --revert-after, pending until confirmed or reverted: the rules as they were before it, which encode the sequence. Root's, mode 0600, in a directory of mode 0700; refused otherwise. pending-TAG.lock orders --install, --confirm, --revert and the reverter.`) + `
+.TP
+.I /etc/knockssh/TAG.conf
+` + roff(`The knock stanza (the sequence) of the listener of tag TAG that --install --persist installs again at boot. Root's, mode 0600, in a directory of mode 0700.`) + `
+.TP
+.I /usr/share/netfilter-persistent/plugins.d/35-knockssh-TAG
+` + roff(`The netfilter-persistent plugin of --install --persist, where netfilter-persistent is installed: its start runs the install again, after the saved rules have loaded.`) + `
+.TP
+.I /etc/systemd/system/knockssh-TAG.service
+` + roff(`The systemd unit of --install --persist, where systemd is the init and netfilter-persistent is not installed.`) + `
 .SH EXIT STATUS
 ` + roff(`The ssh wrapper and --native exit with the remote command's status, and 255 when the connection fails, as ssh does. Other modes exit 0 on success and 1 on failure. A command line knockssh cannot take (an unknown option, another mode's option, two modes) exits 2 with one line on stderr.`) + `
 .SH EXAMPLES

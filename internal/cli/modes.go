@@ -167,7 +167,7 @@ var modes = []*mode{
 	{
 		name: "install",
 		help: "server side (root): load the rules into this machine's firewall, idempotently",
-		synopsis: `  knockssh --install [--dry-run] [--revert-after D] [--family 4|6|both] [--dnat] [DESTINATION]
+		synopsis: `  knockssh --install [--dry-run] [--revert-after D] [--persist] [--family 4|6|both] [--dnat] [DESTINATION]
       As root on the server: load the rules --rules prints (with its
       options but --format), one atomic iptables-restore transaction per
       family, touching only the listener's chains and the jump to them;
@@ -183,8 +183,14 @@ var modes = []*mode{
       "knockssh --confirm" runs in a new session that came in through the
       knock. While it is pending (a file in $KNOCKSSH_RUN_DIR, default
       /run/knockssh), --install and --uninstall of its tag refuse.
+      --persist installs the listener again at every boot, after the
+      distribution's own rules: a netfilter-persistent plugin (package
+      iptables-persistent) or else a systemd unit runs this install, with
+      the sequence in /etc/knockssh/TAG.conf (mode 0600), never on its
+      command line; with neither, it refuses and changes nothing. With
+      --revert-after, they are written once the install is confirmed.
 `,
-		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after"),
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after", "persist"),
 		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 			return runInstall(ctx, o, fs, s, false)
 		},
@@ -192,13 +198,15 @@ var modes = []*mode{
 	{
 		name: "uninstall",
 		help: "server side (root): remove the rules --install loaded",
-		synopsis: `  knockssh --uninstall [--dry-run] [--tag TAG] [DESTINATION]
+		synopsis: `  knockssh --uninstall [--dry-run] [--persist] [--tag TAG] [DESTINATION]
       Remove them again. The flags of --install are accepted, so that its
       command line works with --uninstall; only --tag (or DESTINATION's
       stanza) and --family matter. Says so when the secure port is then
       closed to everyone (a DROP policy, and nothing else accepting it).
+      --persist removes the boot hook and the config of --install --persist
+      too.
 `,
-		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after"),
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after", "persist"),
 		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
 			return runInstall(ctx, o, fs, s, true)
 		},
@@ -214,7 +222,7 @@ var modes = []*mode{
       knock lets you in. The flags of --install but --dry-run are accepted;
       only --tag matters.
 `,
-		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "revert-after"),
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "revert-after", "persist"),
 		run:   runConfirm,
 	},
 	{
@@ -226,7 +234,7 @@ var modes = []*mode{
       added meanwhile stay. The flags of --install but --dry-run are
       accepted; only --tag matters.
 `,
-		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "revert-after"),
+		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "revert-after", "persist"),
 		run:   runRevert,
 	},
 	{
@@ -375,6 +383,9 @@ var optionTable = []option{
 	}},
 	{"revert-after", func(fs *pflag.FlagSet, o *options) {
 		fs.DurationVar(&o.revertAfter, "revert-after", 0, "revert the install after this `DURATION` (at least 1s, such as 5m) unless confirmed with --confirm from a session that came in through the knock (0: no guard)")
+	}},
+	{"persist", func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.persist, "persist", false, "install the listener again at every boot (a netfilter-persistent plugin, else a systemd unit; the sequence in /etc/knockssh/TAG.conf, mode 0600); with --uninstall, remove them")
 	}},
 	{"list", func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.list, "list", "", "the recent list `NAME` to read (default knocks_TAG, knocks_INPUT without --tag)")

@@ -236,6 +236,14 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 			return exitFail
 		}
 	}
+	var boot *persistence // --persist: found before anything changes
+	if o.persist && !remove {
+		var err error
+		if boot, err = planPersist(in); err != nil {
+			printErr(s.err, fmt.Errorf("%s --persist: %w", mode, err))
+			return exitFail
+		}
+	}
 	changes, err := in.Plan(ctx, remove)
 	if err != nil {
 		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
@@ -261,6 +269,15 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 			fmt.Fprintf(s.out, "# %s: would run %s-restore --noflush with:\n%s", tool[c.Family], tool[c.Family], c.Restore)
 			fmt.Fprintf(s.out, "# %s: the listener's rules before (-) and after (+):\n%s", tool[c.Family], c.Diff)
 		}
+		if boot != nil {
+			boot.describe(s.out, guard)
+		}
+		if o.persist && remove {
+			if err := unpersist(ctx, s, in.Spec.Tag, true); err != nil {
+				printErr(s.err, fmt.Errorf("%s --persist: %w", mode, err))
+				return exitFail
+			}
+		}
 		return exitOK
 	}
 	if err := in.Apply(ctx, changes, remove); err != nil {
@@ -269,8 +286,26 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 	}
 	guarded := ""
 	if guard && slices.ContainsFunc(changes, func(c firewall.Change) bool { return !c.Empty() }) {
-		if guarded, err = startGuard(ctx, o, &in, changes); err != nil {
+		if guarded, err = startGuard(ctx, o, &in, changes, boot); err != nil {
 			printErr(s.err, fmt.Errorf("%s: %w", mode, err))
+			return exitFail
+		}
+	}
+	if boot != nil && guarded == "" {
+		if err := boot.write(ctx, s.out); err != nil {
+			err = fmt.Errorf("%s --persist: %w", mode, err)
+			if rb := in.Rollback(ctx, changes); rb != nil {
+				err = fmt.Errorf("%w; rolling the install back failed too: %v", err, rb)
+			} else {
+				err = fmt.Errorf("%w (the install is rolled back: the listener's rules are as they were)", err)
+			}
+			printErr(s.err, err)
+			return exitFail
+		}
+	}
+	if o.persist && remove {
+		if err := unpersist(ctx, s, in.Spec.Tag, false); err != nil {
+			printErr(s.err, fmt.Errorf("%s --persist: %w", mode, err))
 			return exitFail
 		}
 	}

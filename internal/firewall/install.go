@@ -577,6 +577,16 @@ func (in *Installer) Apply(ctx context.Context, changes []Change, remove bool) e
 	return nil
 }
 
+// Rollback undoes what Apply did with changes, as Apply does when it
+// fails: for what must succeed after the install (writing its boot hook),
+// so that nothing is left half-applied. It is bounded by a minute and not
+// interrupted by ctx.
+func (in *Installer) Rollback(ctx context.Context, changes []Change) error {
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return in.rollback(work, changes)
+}
+
 // rollback undoes what changes did to the listener, from the firewall as
 // it is now: it deletes the jumps into the tag's chains and the conntrack
 // rule the change inserted, refills the chains as they were (creating

@@ -38,9 +38,12 @@ type Pending struct {
 	Deadline time.Time
 	// PID is the reverter's process, 0 until it runs.
 	PID int
-	// Persist records that the install asked to persist the rules, which
-	// is done once confirmed.
-	Persist bool
+	// PersistArgv and PersistConfig are what --install --persist writes
+	// once the install is confirmed: the boot hook's command and the
+	// config it reads (a knock stanza with the sequence); nil and "" for
+	// an install that did not ask to persist.
+	PersistArgv   []string
+	PersistConfig string
 
 	families []pendingFamily
 }
@@ -155,13 +158,14 @@ const pendingVersion = 1
 
 // pendingJSON is a Pending's file.
 type pendingJSON struct {
-	Version  int                 `json:"version"`
-	Tag      string              `json:"tag"`
-	ID       string              `json:"id"`
-	Deadline time.Time           `json:"deadline"`
-	PID      int                 `json:"pid"`
-	Persist  bool                `json:"persist"`
-	Families []pendingFamilyJSON `json:"families"`
+	Version       int                 `json:"version"`
+	Tag           string              `json:"tag"`
+	ID            string              `json:"id"`
+	Deadline      time.Time           `json:"deadline"`
+	PID           int                 `json:"pid"`
+	PersistArgv   []string            `json:"persist_argv,omitempty"`
+	PersistConfig string              `json:"persist_config,omitempty"`
+	Families      []pendingFamilyJSON `json:"families"`
 }
 
 type pendingFamilyJSON struct {
@@ -175,7 +179,7 @@ type pendingFamilyJSON struct {
 
 // Marshal returns p as its file holds it.
 func (p *Pending) Marshal() []byte {
-	j := pendingJSON{Version: pendingVersion, Tag: p.Tag, ID: p.ID, Deadline: p.Deadline, PID: p.PID, Persist: p.Persist}
+	j := pendingJSON{Version: pendingVersion, Tag: p.Tag, ID: p.ID, Deadline: p.Deadline, PID: p.PID, PersistArgv: p.PersistArgv, PersistConfig: p.PersistConfig}
 	for _, f := range p.families {
 		j.Families = append(j.Families, pendingFamilyJSON{Family: f.family, Conntrack: f.conntrack, Accepted: f.accepted, Before: formatSave(f.before)})
 	}
@@ -209,7 +213,7 @@ func ParsePending(data []byte) (*Pending, error) {
 	if j.PID < 0 {
 		return nil, fmt.Errorf("pid %d", j.PID)
 	}
-	p := &Pending{Tag: j.Tag, ID: j.ID, Deadline: j.Deadline, PID: j.PID, Persist: j.Persist}
+	p := &Pending{Tag: j.Tag, ID: j.ID, Deadline: j.Deadline, PID: j.PID, PersistArgv: j.PersistArgv, PersistConfig: j.PersistConfig}
 	for i, f := range j.Families {
 		if f.Family != 4 && f.Family != 6 || slices.ContainsFunc(p.families, func(g pendingFamily) bool { return g.family == f.Family }) {
 			return nil, fmt.Errorf("family #%d: want 4 or 6, each once", i+1)

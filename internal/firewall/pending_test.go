@@ -42,7 +42,7 @@ func TestPendingRoundTrip(t *testing.T) {
 	p, f := pendingOf(t)
 	p.Deadline = time.Date(2026, 12, 3, 20, 0, 0, 0, time.UTC)
 	p.PID = 4242
-	p.Persist = true
+	p.PersistArgv, p.PersistConfig = []string{"/usr/bin/knockssh", "--install"}, "Host x\n"
 	if len(p.ID) != 32 || p.Families()[0] != 4 || len(p.Families()) != 1 {
 		t.Fatalf("NewPending: id %q, families %v", p.ID, p.Families())
 	}
@@ -53,7 +53,7 @@ func TestPendingRoundTrip(t *testing.T) {
 	if !back.Deadline.Equal(p.Deadline) {
 		t.Errorf("deadline %v, want %v", back.Deadline, p.Deadline)
 	}
-	if back.Tag != p.Tag || back.ID != p.ID || back.PID != p.PID || !back.Persist || !reflect.DeepEqual(back.Families(), p.Families()) {
+	if back.Tag != p.Tag || back.ID != p.ID || back.PID != p.PID || !reflect.DeepEqual(back.PersistArgv, p.PersistArgv) || back.PersistConfig != p.PersistConfig || !reflect.DeepEqual(back.Families(), p.Families()) {
 		t.Errorf("round trip: %+v, want %+v", back, p)
 	}
 	for i, f := range back.families {

@@ -375,7 +375,7 @@ func Require(tb testing.TB, what ...string) {
 		"scp": "openssh-client", "sftp": "openssh-client", "tcpdump": "tcpdump", "rsync": "rsync",
 		"git": "git", "tmux": "tmux", "ssh-agent": "openssh-client",
 		"ansible": "ansible-core", "ansible-playbook": "ansible-core",
-		"nft": "nftables", "iptables-legacy": "iptables",
+		"nft": "nftables", "iptables-legacy": "iptables", "netfilter-persistent": "iptables-persistent",
 	}
 	bins := append([]string{"ip", "iptables", "ip6tables", "bash"}, what...)
 	if contains(what, "sshd") {
