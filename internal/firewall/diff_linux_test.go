@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/knockssh/knockssh/internal/firewall"
 	"github.com/knockssh/knockssh/internal/lab"
 	"github.com/knockssh/knockssh/knocker"
+	"golang.org/x/sys/unix"
 )
 
 // kind is what a timeline event sends.
@@ -326,28 +328,13 @@ func format(o outcome) string {
 // sendTimeline sends tl's packets from l's client, each event at its time,
 // and returns how late each was released.
 func sendTimeline(l *lab.Lab, tl timeline) ([]time.Duration, error) {
-	dst := l.ServerIP4
-	if tl.v6 {
-		dst = l.ServerIP6
-	}
-	connectPort := tl.secure
-	if tl.dnat {
-		connectPort = tl.knock
-	}
 	late := make([]time.Duration, len(tl.events))
 	err := l.Client.Do(func() error {
-		senders := map[kind]knocker.Sender{}
-		for k, spec := range map[kind]struct {
-			p    knocker.Protocol
-			port int
-		}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
-			s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			senders[k] = s
+		senders, err := timelineSenders(l, tl)
+		if err != nil {
+			return err
 		}
+		defer closeSenders(senders)
 		start := time.Now()
 		for i, e := range tl.events {
 			due := start.Add(time.Duration(e.ms) * time.Millisecond)
@@ -362,4 +349,97 @@ func sendTimeline(l *lab.Lab, tl timeline) ([]time.Duration, error) {
 		return nil
 	})
 	return late, err
+}
+
+// timelineSenders returns the senders of tl's kinds of event to l's
+// server, made in the namespace the calling thread is in.
+func timelineSenders(l *lab.Lab, tl timeline) (map[kind]knocker.Sender, error) {
+	dst := l.ServerIP4
+	if tl.v6 {
+		dst = l.ServerIP6
+	}
+	connectPort := tl.secure
+	if tl.dnat {
+		connectPort = tl.knock
+	}
+	senders := map[kind]knocker.Sender{}
+	for k, spec := range map[kind]struct {
+		p    knocker.Protocol
+		port int
+	}{udpKnock: {knocker.UDP, tl.knock}, synKnock: {knocker.TCP, tl.knock}, connect: {knocker.TCP, connectPort}, other: {knocker.UDP, 9}} {
+		s, err := knocker.NewSender(spec.p, knocker.Target{Addr: netip.AddrPortFrom(dst, uint16(spec.port))})
+		if err != nil {
+			closeSenders(senders)
+			return nil, err
+		}
+		senders[k] = s
+	}
+	return senders, nil
+}
+
+func closeSenders(senders map[kind]knocker.Sender) {
+	for _, s := range senders {
+		s.Close()
+	}
+}
+
+// sendTimelineAll replays tl to every lab in step, from one thread that
+// enters each lab's client namespace in turn for each event: the labs get
+// each event microseconds apart, however late the machine's load makes
+// it, so that a differential test compares their rules on the same
+// timeline (replayed by one goroutine per lab, an event 50 ms late in one
+// lab only, under the whole suite's load, made the seed's rules and the
+// restore file disagree).
+func sendTimelineAll(labs []*lab.Lab, tl timeline) error {
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread's namespace is no longer the
+		// process's, and it ends with the goroutine.
+		runtime.LockOSThread()
+		errc <- func() error {
+			ns := make([]int, len(labs))
+			for i, l := range labs {
+				fd, err := unix.Open("/var/run/netns/"+l.Client.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return fmt.Errorf("opening namespace %s: %w", l.Client.Name, err)
+				}
+				defer unix.Close(fd)
+				ns[i] = fd
+			}
+			enter := func(i int) error {
+				if err := unix.Setns(ns[i], unix.CLONE_NEWNET); err != nil {
+					return fmt.Errorf("entering namespace %s: %w", labs[i].Client.Name, err)
+				}
+				return nil
+			}
+			senders := make([]map[kind]knocker.Sender, len(labs))
+			for i, l := range labs {
+				if err := enter(i); err != nil {
+					return err
+				}
+				s, err := timelineSenders(l, tl)
+				if err != nil {
+					return err
+				}
+				defer closeSenders(s)
+				senders[i] = s
+			}
+			start := time.Now()
+			for _, e := range tl.events {
+				if err := knocker.SystemClock.SleepUntil(context.Background(), start.Add(time.Duration(e.ms)*time.Millisecond)); err != nil {
+					return err
+				}
+				for i := range labs {
+					if err := enter(i); err != nil {
+						return err
+					}
+					if err := senders[i][e.kind].Burst(e.n); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}()
+	}()
+	return <-errc
 }

@@ -3,7 +3,6 @@ package firewall_test
 import (
 	"fmt"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +18,8 @@ import (
 // and ip6tables-restore; the client replays the timeline in both at once,
 // and the per-rule packet counters (the seed's INPUT rules against the
 // listener chain's), the DNAT rules' counters and what is left in the
-// recent list must be identical.
+// recent list must be identical. One thread replays it to both labs in
+// step (sendTimelineAll), so that load never times them apart.
 func TestRestoreMatchesSeed(t *testing.T) {
 	t.Parallel()
 	for _, tl := range timelines {
@@ -33,17 +33,8 @@ func TestRestoreMatchesSeed(t *testing.T) {
 				lab.New(t, lab.Options{Sequence: tl.seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, DNAT: tl.dnat, Listener: "seed"}),
 				lab.New(t, lab.Options{Sequence: tl.seq, Window: 1, KnockPort: tl.knock, SecurePort: tl.secure, Listener: script}),
 			}
-			var wg sync.WaitGroup
-			errs := make([]error, len(labs))
-			for i, l := range labs {
-				wg.Add(1)
-				go func() { defer wg.Done(); _, errs[i] = sendTimeline(l, tl) }()
-			}
-			wg.Wait()
-			for _, err := range errs {
-				if err != nil {
-					t.Fatal(err)
-				}
+			if err := sendTimelineAll(labs, tl); err != nil {
+				t.Fatal(err)
 			}
 			time.Sleep(100 * time.Millisecond)
 			seed, gen := observe(t, labs[0], tl, spec, true), observe(t, labs[1], tl, spec, false)
