@@ -80,12 +80,16 @@ func TestRecentCountsKnocks(t *testing.T) {
 	}
 }
 
+// TestSSHDLogin: both families log in, and the session's shell is the
+// second level (SetEnv SHLVL=1), so bash reads none of root's rc files:
+// they are the machine's, and may write to stderr (pyenv's rehash does when
+// two logins race).
 func TestSSHDLogin(t *testing.T) {
 	t.Parallel()
 	l := New(t, Options{Listener: "none", SSHD: true})
 	for _, host := range []string{"lab", "lab6"} {
-		out, err := l.Client.Command(context.Background(), "ssh", "-F", l.SSH.Config, host, "echo", "ok").CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		out, err := l.Client.Command(context.Background(), "ssh", "-F", l.SSH.Config, host, "echo", "ok", "$SHLVL").CombinedOutput()
+		if err != nil || string(out) != "ok 2\n" {
 			t.Errorf("ssh %s: %v: %s", host, err, out)
 		}
 	}

@@ -96,6 +96,8 @@ MaxStartups 100
 MaxSessions 100
 UseDNS no
 Subsystem sftp internal-sftp
+# bash -c at level 2 reads no ~/.bashrc: root's rc files are the machine's
+SetEnv SHLVL=1
 `, port, hostKey, authFile)
 	if err := os.WriteFile(sshdConfig, []byte(cfg), 0o600); err != nil {
 		return err
