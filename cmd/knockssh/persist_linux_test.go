@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,7 +46,7 @@ func TestPersistNetfilterPersistent(t *testing.T) {
 	}
 	kc := filepath.Join(l.Dir, "knock_config")
 	writeFile(t, kc, "Host lab\n    KnockSequence 3142\n    KnockPort 22\n    KnockWindow 1\n")
-	run := func(args ...string) string {
+	try := func(args ...string) (string, string, error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -51,13 +54,19 @@ func TestPersistNetfilterPersistent(t *testing.T) {
 		c.Env = append(os.Environ(), "XDG_CACHE_HOME="+l.Dir, "KNOCKSSH_PERSIST_ROOT="+root)
 		var stdout, stderr bytes.Buffer
 		c.Stdout, c.Stderr = &stdout, &stderr
-		if err := c.Run(); err != nil {
-			t.Fatalf("knockssh %q: %v\n%s%s", args, err, stdout.String(), stderr.String())
-		}
+		err := c.Run()
 		if strings.Contains(stdout.String()+stderr.String(), "3142") {
 			t.Errorf("knockssh %q shows the sequence:\n%s%s", args, stdout.String(), stderr.String())
 		}
-		return stdout.String()
+		return stdout.String(), stderr.String(), err
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		stdout, stderr, err := try(args...)
+		if err != nil {
+			t.Fatalf("knockssh %q: %v\n%s%s", args, err, stdout, stderr)
+		}
+		return stdout
 	}
 
 	out := run("--install", "--persist", "--dry-run", "--tag", "pers", "--config", kc, "lab")
@@ -83,6 +92,21 @@ func TestPersistNetfilterPersistent(t *testing.T) {
 		t.Fatalf("the config's directory: %v, %v", fi, err)
 	}
 
+	// Persisted, the listener changes only with --persist: the boot would
+	// bring back the hook's rules.
+	hook := filepath.Join(plugins, "35-knockssh-pers")
+	for _, tc := range []struct{ mode, want string }{
+		{"--install", "knockssh: --install: listener KNOCKS_pers is persisted (" + hook + "): without --persist, the next boot would install the rules of " + conf + " again, not these\nknockssh: hint: add --persist to write its boot hook and config for these rules too\n"},
+		{"--uninstall", "knockssh: --uninstall: listener KNOCKS_pers is persisted (" + hook + "): without --persist, the next boot would install it again\nknockssh: hint: add --persist to remove its boot hook and config too\n"},
+	} {
+		if _, stderr, err := try(tc.mode, "--tag", "pers", "--config", kc, "--window", "2", "lab"); err == nil || stderr != tc.want {
+			t.Errorf("%s without --persist: %v\n%s\nwant:\n%s", tc.mode, err, stderr, tc.want)
+		}
+	}
+	if saveState(t, l) != installed {
+		t.Fatal("a refused --install or --uninstall changed the firewall")
+	}
+
 	// The reboot: an empty filter table, then the distribution's boot.
 	for _, cmd := range []string{"iptables-restore", "ip6tables-restore"} {
 		c := l.Server.Command(context.Background(), cmd)
@@ -103,6 +127,7 @@ func TestPersistNetfilterPersistent(t *testing.T) {
 		}
 	}
 	boot := l.Server.Command(context.Background(), "netfilter-persistent", "start")
+	boot.Env = append(os.Environ(), "KNOCKSSH_PERSIST_ROOT="+root) // the hook's install is not refused for its own hook
 	if out, err := boot.CombinedOutput(); err != nil {
 		t.Fatalf("netfilter-persistent start: %v\n%s", err, out)
 	}
@@ -111,7 +136,7 @@ func TestPersistNetfilterPersistent(t *testing.T) {
 	}
 
 	out = run("--uninstall", "--persist", "--tag", "pers", "--config", kc, "lab")
-	for _, path := range []string{conf, filepath.Join(plugins, "35-knockssh-pers")} {
+	for _, path := range []string{conf, hook} {
 		if _, err := os.Lstat(path); !os.IsNotExist(err) {
 			t.Errorf("%s is still there after --uninstall --persist: %v", path, err)
 		}
@@ -121,5 +146,55 @@ func TestPersistNetfilterPersistent(t *testing.T) {
 	}
 	if got := saveState(t, l); got != before {
 		t.Errorf("after --uninstall the firewall is not as before:\n%s\nwant:\n%s", got, before)
+	}
+	// The tag's lock is the namespace's: its firewall is its own.
+	fi, err := os.Stat(filepath.Join("/run/netns", l.Server.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := fmt.Sprintf("/run/knockssh/net-%d/pending-pers.lock", fi.Sys().(*syscall.Stat_t).Ino)
+	if _, err := os.Stat(lock); err != nil {
+		t.Errorf("the install's lock is not in the namespace's run directory: %v", err)
+	}
+}
+
+// TestPersistRefusesUntrustedProgram: the boot hook runs knockssh as root,
+// so --persist refuses a knockssh that someone other than root may change
+// (the file or a directory above it), before anything changes, in one line
+// with a hint.
+func TestPersistRefusesUntrustedProgram(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "run/systemd/system"), 0o755)
+	data, err := os.ReadFile(knocksshBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, why string
+		setup     func(bin string)
+	}{
+		{"owner", "it is owned by uid 65534 (nobody)", func(bin string) { os.Chown(bin, 65534, 65534) }},
+		{"dir", "its directory %s is writable by others (mode 0777)", func(bin string) { os.Chmod(filepath.Dir(bin), 0o777) }},
+	} {
+		dir := filepath.Join(t.TempDir(), "bin")
+		os.Mkdir(dir, 0o755)
+		bin := filepath.Join(dir, "knockssh")
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tc.setup(bin)
+		c := exec.Command(bin, "--install", "--persist", "--dry-run", "--port", "22", "--sequence", "1234")
+		c.Env = append(os.Environ(), "KNOCKSSH_PERSIST_ROOT="+root)
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		why := tc.why
+		if strings.Contains(why, "%s") {
+			why = fmt.Sprintf(why, dir)
+		}
+		want := "knockssh: --install --persist: the boot hook would run " + bin + " as root, but " + why + ": whoever may change it would run as root at the next boot\nknockssh: hint: install knockssh where only root may change it, such as /usr/local/bin (the package installs /usr/bin/knockssh), and run that one\n"
+		if err := c.Run(); err == nil || stderr.String() != want {
+			t.Errorf("%s: %v\n%s\nwant:\n%s", tc.name, err, stderr.String(), want)
+		}
 	}
 }

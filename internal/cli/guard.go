@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,9 +41,15 @@ const runDirEnv = "KNOCKSSH_RUN_DIR"
 // tmpfs, as the rules are lost at a reboot unless persisted.
 const defaultRunDir = "/run/knockssh"
 
+// runDir returns the run directory: $KNOCKSSH_RUN_DIR, else defaultRunDir;
+// in a network namespace other than init's, whose firewall is its own, a
+// directory of that namespace's in it (net-INODE).
 func runDir() string {
 	if d := os.Getenv(runDirEnv); d != "" {
 		return d
+	}
+	if ns := netnsName(); ns != "" {
+		return filepath.Join(defaultRunDir, ns)
 	}
 	return defaultRunDir
 }
@@ -80,20 +89,58 @@ func tagName(tag string) string {
 }
 
 // notPending refuses to change spec's listener while an install of its tag
-// is pending.
+// is pending, and when its file cannot be read.
 func notPending(spec firewall.Spec) error {
 	path := firewall.PendingFile(runDir(), spec.Tag)
-	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+	p, err := firewall.ReadPending(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	when := ""
-	if p, err := firewall.ReadPending(path); err == nil {
-		when = ", reverting at " + p.Deadline.Local().Format("15:04:05 MST")
+	if err != nil {
+		return &hintError{err: err, hint: fmt.Sprintf("if no install made with --revert-after is pending, remove %s", path)}
+	}
+	when := ", reverting at " + p.Deadline.Local().Format("15:04:05 MST")
+	if !reverterRunning(p.PID, p.ID) {
+		when = ", but its reverter is not running"
 	}
 	return &hintError{
-		err:  fmt.Errorf("an install of listener %s is pending (made with --revert-after%s unless confirmed)", spec.Listener(), when),
+		err:  fmt.Errorf("an install of listener %s is pending (made with --revert-after%s)", spec.Listener(), when),
 		hint: fmt.Sprintf("confirm it from a session that came in through the knock (knockssh --confirm%s) or revert it (knockssh --revert%s) first", tagArg(spec.Tag), tagArg(spec.Tag)),
 	}
+}
+
+// sshdAncestor reports whether process pid or one of its ancestors is
+// sshd (OpenSSH's sshd, or sshd-session, its per-session process from 9.8
+// on); stat returns a process's command name and parent.
+func sshdAncestor(pid int, stat func(pid int) (comm string, ppid int, err error)) bool {
+	for i := 0; i < 64 && pid > 1; i++ {
+		comm, ppid, err := stat(pid)
+		if err != nil {
+			return false
+		}
+		if comm == "sshd" || comm == "sshd-session" {
+			return true
+		}
+		pid = ppid
+	}
+	return false
+}
+
+// parseStat returns the command name and the parent of a /proc/PID/stat
+// line, "PID (COMM) STATE PPID ...", COMM being any bytes.
+func parseStat(line string) (comm string, ppid int, err error) {
+	open, end := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+	if open < 0 || end < open {
+		return "", 0, errors.New("no (command) in the process's stat")
+	}
+	f := strings.Fields(line[end+1:])
+	if len(f) < 2 {
+		return "", 0, errors.New("no parent in the process's stat")
+	}
+	if ppid, err = strconv.Atoi(f[1]); err != nil {
+		return "", 0, errors.New("the parent in the process's stat is not a number")
+	}
+	return line[open+1 : end], ppid, nil
 }
 
 // startGuard records the install just applied as pending and starts its
@@ -111,10 +158,13 @@ func startGuard(ctx context.Context, o *options, in *firewall.Installer, changes
 	}
 	path := firewall.PendingFile(runDir(), in.Spec.Tag)
 	undo := func(err error) error {
-		os.Remove(path)
 		if rb := p.Revert(work, in.Runner); rb != nil {
+			if _, serr := os.Lstat(path); serr == nil {
+				return fmt.Errorf("%w; rolling back failed too: %v (the install stays pending: knockssh --revert%s retries)", err, rb, tagArg(in.Spec.Tag))
+			}
 			return fmt.Errorf("%w; rolling back failed too: %v", err, rb)
 		}
+		os.Remove(path)
 		return fmt.Errorf("%w (rolled back: the listener's rules are as they were, and no other rule was touched)", err)
 	}
 	if err := p.Count(work, in.Runner); err != nil {
@@ -139,7 +189,7 @@ func startGuard(ctx context.Context, o *options, in *firewall.Installer, changes
 // guardHint suggests --revert-after to whoever installs over ssh without
 // it.
 func guardHint(stderr io.Writer, o *options) {
-	if o.revertAfter == 0 && os.Getenv("SSH_CONNECTION") != "" {
+	if o.revertAfter == 0 && overSSH() {
 		fmt.Fprintln(stderr, "knockssh: hint: installing over ssh: --revert-after 5m reverts the rules unless confirmed from a new session that came in through the knock (knockssh --confirm), in case they lock you out")
 	}
 }
@@ -189,7 +239,7 @@ func settle(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio, revert 
 	path := firewall.PendingFile(dir, spec.Tag)
 	p, err := firewall.ReadPending(path)
 	if errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(s.err, "knockssh: %s: no install of listener %s is pending (none made with --revert-after is waiting for its deadline)\n", mode, spec.Listener())
+		fmt.Fprintf(s.err, "knockssh: %s: no install of listener %s is pending (none made with --revert-after is waiting for its deadline: one that reached it unconfirmed was reverted, as syslog says)\n", mode, spec.Listener())
 		return exitFail
 	}
 	if err != nil {
@@ -255,7 +305,7 @@ func reverter(ctx context.Context, tag, id string) int {
 	path := firewall.PendingFile(dir, tag)
 	p, err := firewall.ReadPending(path)
 	if err != nil || p.ID != id {
-		return exitOK
+		return gone(tag, err)
 	}
 	t := time.NewTimer(time.Until(p.Deadline))
 	select {
@@ -273,7 +323,7 @@ func reverter(ctx context.Context, tag, id string) int {
 	}
 	defer lock.Close()
 	if p, err = firewall.ReadPending(path); err != nil || p.ID != id {
-		return exitOK
+		return gone(tag, err)
 	}
 	listener := (firewall.Spec{Tag: p.Tag}).Listener()
 	if err := revertPending(ctx, p, path); err != nil {
@@ -282,6 +332,18 @@ func reverter(ctx context.Context, tag, id string) int {
 	}
 	logLine(fmt.Sprintf("reverted the install of listener %s: it was not confirmed by its deadline", listener))
 	return exitOK
+}
+
+// gone is the reverter's end when its install's file is no longer its
+// own: confirmed, reverted or replaced (no file, or another install's) is
+// no news; a file it cannot read leaves the install pending, and syslog
+// says so.
+func gone(tag string, err error) int {
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		return exitOK
+	}
+	logLine(fmt.Sprintf("the reverter of tag %s cannot read its pending install, which stays pending: run knockssh --revert --tag %s to see why", tag, tag))
+	return exitFail
 }
 
 // persistConfirmed writes, for an install made with --persist, the boot

@@ -123,7 +123,7 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 ` + roff(`The ssh program to run (default: ssh on $PATH).`) + `
 .TP
 .B KNOCKSSH_RUN_DIR
-` + roff(`The run directory of --install --revert-after, --confirm and --revert instead of /run/knockssh.`) + `
+` + roff(`The run directory of --install, --uninstall, --confirm and --revert instead of /run/knockssh (or /run/knockssh/net-INODE).`) + `
 .TP
 .B KNOCKSSH_PERSIST_ROOT
 ` + roff(`For tests: a directory that --install --persist and --uninstall --persist look and write below instead of /.`) + `
@@ -142,10 +142,10 @@ knockssh \- ssh to a host behind an Open Sesamy port\-knocking firewall
 ` + roff(`The settings file of the seed's PortKnocker and OpenSesamy tool, read by --knock without arguments.`) + `
 .TP
 .I /run/knockssh/pending-TAG
-` + roff(`An install of tag TAG made with --revert-after, pending until confirmed or reverted: the rules as they were before it, which encode the sequence. Root's, mode 0600, in a directory of mode 0700; refused otherwise. pending-TAG.lock orders --install, --confirm, --revert and the reverter.`) + `
+` + roff(`An install of tag TAG made with --revert-after, pending until confirmed or reverted: the rules as they were before it, which encode the sequence. Root's, mode 0600, in a directory of mode 0700; refused otherwise. pending-TAG.lock orders --install, --uninstall, --confirm, --revert and the reverter. In a network namespace other than the initial one (its firewall is its own) the directory is /run/knockssh/net-INODE, INODE being the namespace's.`) + `
 .TP
 .I /etc/knockssh/TAG.conf
-` + roff(`The knock stanza (the sequence) of the listener of tag TAG that --install --persist installs again at boot. Root's, mode 0600, in a directory of mode 0700.`) + `
+` + roff(`The knock stanza (the sequence) of the listener of tag TAG that --install --persist installs again at boot. Root's, mode 0600, in a directory of mode 0700. While a boot hook of the tag exists, --install and --uninstall without --persist refuse: the boot would bring back the hook's rules.`) + `
 .TP
 .I /usr/share/netfilter-persistent/plugins.d/35-knockssh-TAG
 ` + roff(`The netfilter-persistent plugin of --install --persist, where netfilter-persistent is installed: its start runs the install again, after the saved rules have loaded.`) + `

@@ -187,8 +187,11 @@ var modes = []*mode{
       distribution's own rules: a netfilter-persistent plugin (package
       iptables-persistent) or else a systemd unit runs this install, with
       the sequence in /etc/knockssh/TAG.conf (mode 0600), never on its
-      command line; with neither, it refuses and changes nothing. With
-      --revert-after, they are written once the install is confirmed.
+      command line; with neither, it refuses and changes nothing, as it
+      does when someone other than root may change the knockssh it would
+      run. With --revert-after, they are written once the install is
+      confirmed. Once persisted, --install and --uninstall of the tag
+      refuse without --persist.
 `,
 		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after", "persist"),
 		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {
@@ -204,7 +207,7 @@ var modes = []*mode{
       stanza) and --family matter. Says so when the secure port is then
       closed to everyone (a DROP policy, and nothing else accepting it).
       --persist removes the boot hook and the config of --install --persist
-      too.
+      too. --revert-after guards installs only: an uninstall is at once.
 `,
 		flags: append(serverOpts[:len(serverOpts):len(serverOpts)], "family", "interface", "dry-run", "revert-after", "persist"),
 		run: func(ctx context.Context, o *options, fs *pflag.FlagSet, s stdio) int {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/knockssh/knockssh/internal/firewall"
+	"github.com/knockssh/knockssh/internal/sshconfig"
 )
 
 // --persist: the listener installed again at boot by a hook the
@@ -60,6 +61,9 @@ func planPersist(in firewall.Installer) (*persistence, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding knockssh's own path for the boot hook: %w", err)
 	}
+	if err := trustedProgram(self); err != nil {
+		return nil, err
+	}
 	p.argv = bootArgs(self, p.boot, in)
 	if p.hook, err = p.boot.Hook(kind, p.argv); err != nil {
 		return nil, err
@@ -68,15 +72,67 @@ func planPersist(in firewall.Installer) (*persistence, error) {
 	return p, nil
 }
 
-// persistInstall writes the boot hook and the config for in, the listener
-// as installed: --install --persist after its install, and whatever
-// confirms an install later. It writes nothing when it fails.
-func persistInstall(ctx context.Context, s stdio, in firewall.Installer) error {
-	p, err := planPersist(in)
-	if err != nil {
-		return err
+// trustedProgram refuses to have the boot run self, as root, unless only
+// root may change it: the file where its symlinks lead and every directory
+// above it (as sshconfig.CheckTrust judges for root; a sticky directory
+// counts as root's). A knockssh in a user's ~/go/bin would give that user
+// root at the next boot.
+func trustedProgram(self string) error {
+	fi, err := os.Stat(self)
+	if err == nil {
+		err = sshconfig.CheckTrust(self, fi)
 	}
-	return p.write(ctx, s.out)
+	var pe *sshconfig.PermError
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &pe):
+		return fmt.Errorf("checking the program for the boot hook: %w", err)
+	case pe.Dir != "" && pe.Owner != "":
+		err = fmt.Errorf("its directory %s is owned by %s", pe.Dir, pe.Owner)
+	case pe.Dir != "":
+		err = fmt.Errorf("its directory %s is writable by others (mode %04o)", pe.Dir, pe.Mode)
+	case pe.Owner != "":
+		err = fmt.Errorf("it is owned by %s", pe.Owner)
+	default:
+		err = fmt.Errorf("it is writable by others (mode %04o)", pe.Mode)
+	}
+	return &hintError{
+		err:  fmt.Errorf("the boot hook would run %s as root, but %w: whoever may change it would run as root at the next boot", self, err),
+		hint: "install knockssh where only root may change it, such as /usr/local/bin (the package installs /usr/bin/knockssh), and run that one",
+	}
+}
+
+// checkPersisted refuses an install or uninstall without --persist of a
+// listener that has a boot hook: the boot would install the rules of the
+// hook's config again, the old sequence after a change, or the listener
+// after an uninstall. The boot's own install (its config is the hook's) is
+// not refused.
+func checkPersisted(o *options, tag string, remove bool) error {
+	if o.persist {
+		return nil
+	}
+	p := newPersistence(tag)
+	if o.config != "" && filepath.Clean(o.config) == p.boot.ConfigPath() {
+		return nil
+	}
+	for _, h := range p.boot.Hooks() {
+		if _, err := os.Lstat(h.Path); err != nil {
+			continue
+		}
+		listener := (firewall.Spec{Tag: tag}).Listener()
+		if remove {
+			return &hintError{
+				err:  fmt.Errorf("listener %s is persisted (%s): without --persist, the next boot would install it again", listener, h.Path),
+				hint: "add --persist to remove its boot hook and config too",
+			}
+		}
+		return &hintError{
+			err:  fmt.Errorf("listener %s is persisted (%s): without --persist, the next boot would install the rules of %s again, not these", listener, h.Path, p.boot.ConfigPath()),
+			hint: "add --persist to write its boot hook and config for these rules too",
+		}
+	}
+	return nil
 }
 
 // unpersist removes the listener of tag's boot hooks and config, or with
@@ -241,9 +297,9 @@ func (p *persistence) remove(ctx context.Context, w io.Writer, dryRun bool) erro
 // there, or removes the file.
 func replaceFile(path string, data []byte, perm fs.FileMode) (undo func(), err error) {
 	old, oldErr := os.ReadFile(path)
-	var oldMode fs.FileMode
-	if fi, err := os.Lstat(path); err == nil {
-		oldMode = fi.Mode().Perm()
+	oldMode := perm
+	if fi, err := os.Stat(path); err == nil {
+		oldMode = fi.Mode().Perm() & perm // never more open than the new file
 	}
 	if err := writeAtomic(path, data, perm); err != nil {
 		return nil, err
@@ -299,7 +355,8 @@ func systemctlRunner(root string) func(ctx context.Context, args ...string) erro
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+			first, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n") // one line
+			return fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, first)
 		}
 		return nil
 	}

@@ -222,19 +222,27 @@ func install(ctx context.Context, o *options, s stdio, in firewall.Installer, mo
 		return exitFail
 	}
 	guard := !remove && o.revertAfter > 0
+	if remove && o.revertAfter > 0 {
+		fmt.Fprintf(s.err, "knockssh: %s: --revert-after guards --install only: this uninstall takes effect at once\n", mode)
+	}
 	if !o.dryRun {
-		if guard {
-			lock, err := lockTag(ctx, runDir(), in.Spec.Tag, s.err)
-			if err != nil {
-				printErr(s.err, fmt.Errorf("%s: %w", mode, err))
-				return exitFail
-			}
-			defer lock.Close()
+		// Every change of the listener takes the tag's lock: between a
+		// guarded install's load and its pending file, no other may slip
+		// in that its revert would undo.
+		lock, err := lockTag(ctx, runDir(), in.Spec.Tag, s.err)
+		if err != nil {
+			printErr(s.err, fmt.Errorf("%s: %w", mode, err))
+			return exitFail
 		}
+		defer lock.Close()
 		if err := notPending(in.Spec); err != nil {
 			printErr(s.err, fmt.Errorf("%s: %w", mode, err))
 			return exitFail
 		}
+	}
+	if err := checkPersisted(o, in.Spec.Tag, remove); err != nil {
+		printErr(s.err, fmt.Errorf("%s: %w", mode, err))
+		return exitFail
 	}
 	var boot *persistence // --persist: found before anything changes
 	if o.persist && !remove {

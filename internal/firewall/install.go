@@ -80,6 +80,19 @@ func (t *savedTable) chainRules(chain string) []savedRule {
 	return rs
 }
 
+// A saveLineError is a line parseSave does not read. Its text may hold
+// the sequence (a rule's hitcount): Error quotes it, for iptables-save's
+// own output; a file of knockssh's says only where.
+type saveLineError struct {
+	line int
+	text string
+	what string
+}
+
+func (e *saveLineError) Error() string {
+	return fmt.Sprintf("iptables-save line %d: %s: %q", e.line, e.what, e.text)
+}
+
 // parseSave parses iptables-save output (with or without -c).
 func parseSave(data []byte) (map[string]*savedTable, error) {
 	tables := map[string]*savedTable{}
@@ -99,7 +112,7 @@ func parseSave(data []byte) (map[string]*savedTable, error) {
 			continue
 		}
 		if cur == nil {
-			return nil, fmt.Errorf("iptables-save line %d: %q outside a table", n+1, line)
+			return nil, &saveLineError{n + 1, line, "outside a table"}
 		}
 		switch {
 		case line == "COMMIT":
@@ -123,7 +136,7 @@ func parseSave(data []byte) (map[string]*savedTable, error) {
 			}
 			f := strings.Fields(rule)
 			if len(f) < 2 || f[0] != "-A" {
-				return nil, fmt.Errorf("iptables-save line %d: unexpected %q", n+1, line)
+				return nil, &saveLineError{n + 1, line, "not a rule (-A CHAIN ...)"}
 			}
 			cur.rules = append(cur.rules, savedRule{chain: f[1], args: f[2:], line: rule, packets: packets})
 		}
@@ -694,6 +707,19 @@ func countConntrack(t *savedTable) int {
 	return n
 }
 
+// otherListener reports whether INPUT in t jumps to a listener other than
+// the one that owns the chains owned.
+func otherListener(t *savedTable, owned []string) bool {
+	for _, r := range t.chainRules("INPUT") {
+		for i := 0; i+1 < len(r.args); i++ {
+			if to := r.args[i+1]; (r.args[i] == "-j" || r.args[i] == "-g") && strings.HasPrefix(to, "KNOCKS_") && !slices.Contains(owned, to) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // isConntrack reports whether r is the conntrack rule --install inserts.
 func isConntrack(r savedRule) bool { return normalize(r.args) == normalize(conntrackArgs[1:]) }
 
@@ -702,7 +728,10 @@ func isConntrack(r savedRule) bool { return normalize(r.args) == normalize(connt
 // jumps into them and, with conntrack, the conntrack rule the change
 // inserted) is concerned; "" when there is nothing to undo.
 func undoTx(table string, before, now *savedTable, owned []string, conntrack bool) string {
-	extra := conntrack && countConntrack(now) > countConntrack(before)
+	// The inserted conntrack rule stays while another listener's jump is
+	// in INPUT: an install of that tag found it there and added none, and
+	// its sessions need it.
+	extra := conntrack && countConntrack(now) > countConntrack(before) && !otherListener(now, owned)
 	if !extra && slices.Equal(listenerParts(now, owned), listenerParts(before, owned)) {
 		return ""
 	}

@@ -247,6 +247,40 @@ func TestUndoTx(t *testing.T) {
 	}
 }
 
+// TestUndoTxSharedConntrack: the conntrack rule an install inserted goes
+// with its undo, unless another listener's jump follows it in INPUT (that
+// tag's install found it and added none).
+func TestUndoTxSharedConntrack(t *testing.T) {
+	const before = "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"
+	a := Spec{Tag: "A"}
+	owned := a.owned("filter")
+	for _, tc := range []struct {
+		name, now string
+		keep      bool
+	}{
+		{"alone", "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -i lo -j ACCEPT\n-A INPUT -j KNOCKS_A\n", false},
+		{"shared", "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -i lo -j ACCEPT\n-A INPUT -j KNOCKS_A\n-A INPUT -j KNOCKS_B\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := parseSave([]byte(before))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := parseSave([]byte(strings.Replace(before, "-A INPUT -i lo -j ACCEPT\n", tc.now, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx := undoTx("filter", b["filter"], n["filter"], owned, true)
+			if dropped := strings.Contains(tx, "-D INPUT -m conntrack"); dropped == tc.keep {
+				t.Errorf("conntrack rule deleted %v, want %v:\n%s", dropped, !tc.keep, tx)
+			}
+			if !strings.Contains(tx, "-D INPUT -j KNOCKS_A\n") || strings.Contains(tx, "KNOCKS_B") {
+				t.Errorf("undo must delete A's jump and leave B's:\n%s", tx)
+			}
+		})
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	for _, c := range [][2]string{
 		{"-p tcp --syn --dport 443 -m recent --set --name k -j DROP", "-p tcp -m tcp --dport 443 --tcp-flags FIN,SYN,RST,ACK SYN -m recent --set --name k --mask 255.255.255.255 --rsource -j DROP"},

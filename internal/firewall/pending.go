@@ -196,10 +196,22 @@ func ParsePending(data []byte) (*Pending, error) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&j); err != nil {
-		return nil, errors.New("not a pending install's file (bad JSON)")
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, errors.New("not a pending install's file: empty")
+		case errors.As(err, &syntax):
+			return nil, fmt.Errorf("not a pending install's file: bad JSON at byte %d", syntax.Offset)
+		case errors.As(err, &typ):
+			return nil, fmt.Errorf("not a pending install's file: field %q is not a %s", typ.Field, typ.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return nil, errors.New("not a pending install's file: a field this version of knockssh does not know")
+		}
+		return nil, errors.New("not a pending install's file: bad JSON")
 	}
 	if d.More() {
-		return nil, errors.New("not a pending install's file (more after the JSON)")
+		return nil, errors.New("not a pending install's file: more after the JSON")
 	}
 	if j.Version != pendingVersion {
 		return nil, fmt.Errorf("version %d, want %d", j.Version, pendingVersion)
@@ -210,8 +222,17 @@ func ParsePending(data []byte) (*Pending, error) {
 	if id, err := hex.DecodeString(j.ID); err != nil || len(id) != 16 {
 		return nil, errors.New("the install id is not 32 hex digits")
 	}
+	if j.Deadline.IsZero() {
+		return nil, errors.New("no deadline, want the time the reverter reverts")
+	}
 	if j.PID < 0 {
-		return nil, fmt.Errorf("pid %d", j.PID)
+		return nil, fmt.Errorf("pid %d, want the reverter's process id (0 before it runs)", j.PID)
+	}
+	if (len(j.PersistArgv) == 0) != (j.PersistConfig == "") {
+		return nil, errors.New("persist_argv and persist_config go together: want both or neither")
+	}
+	if len(j.Families) == 0 {
+		return nil, errors.New("no families, want 4, 6 or both")
 	}
 	p := &Pending{Tag: j.Tag, ID: j.ID, Deadline: j.Deadline, PID: j.PID, PersistArgv: j.PersistArgv, PersistConfig: j.PersistConfig}
 	for i, f := range j.Families {
@@ -219,8 +240,10 @@ func ParsePending(data []byte) (*Pending, error) {
 			return nil, fmt.Errorf("family #%d: want 4 or 6, each once", i+1)
 		}
 		before, err := parseSave([]byte(f.Before))
-		if err != nil {
-			return nil, fmt.Errorf("family %d: the tables before: %w", f.Family, err)
+		if le := (*saveLineError)(nil); errors.As(err, &le) {
+			return nil, fmt.Errorf("family %d: \"before\" line %d: %s, want iptables-save's output", f.Family, le.line, le.what)
+		} else if err != nil {
+			return nil, fmt.Errorf("family %d: \"before\": %w", f.Family, err)
 		}
 		for table := range before {
 			if !slices.Contains(tableOrder, table) {

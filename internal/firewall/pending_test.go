@@ -32,6 +32,7 @@ func pendingOf(t *testing.T) (*Pending, *fakeRunner) {
 	if err := p.Count(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	p.Deadline = time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
 	return p, f
 }
 
@@ -119,10 +120,16 @@ func TestParsePendingRefuses(t *testing.T) {
 	p, _ := pendingOf(t)
 	good := string(p.Marshal())
 	for _, tt := range []struct{ name, data, err string }{
-		{"empty", "", "bad JSON"},
-		{"not json", "*filter\nCOMMIT\n", "bad JSON"},
+		{"empty", "", "empty"},
+		{"not json", "*filter\nCOMMIT\n", "bad JSON at byte 1"},
 		{"two", good + good, "more after the JSON"},
-		{"unknown field", strings.Replace(good, `"pid"`, `"hitcount": 1, "pid"`, 1), "bad JSON"},
+		{"unknown field", strings.Replace(good, `"pid"`, `"hitcount": 1, "pid"`, 1), "a field this version of knockssh does not know"},
+		{"type", strings.Replace(good, `"pid": 0`, `"pid": "--hitcount 7"`, 1), `field "pid" is not a int`},
+		{"no deadline", strings.Replace(good, `"2026-12-04T20:00:00Z"`, `"0001-01-01T00:00:00Z"`, 1), "no deadline, want the time the reverter reverts"},
+		{"pid", strings.Replace(good, `"pid": 0`, `"pid": -1`, 1), "want the reverter's process id"},
+		{"persist", strings.Replace(good, `"pid": 0`, `"pid": 0, "persist_argv": ["/usr/bin/knockssh"]`, 1), "want both or neither"},
+		{"no families", good[:strings.Index(good, `"families"`)] + `"families": []}`, "no families"},
+		{"rule", strings.Replace(good, `-A INPUT -i lo -j ACCEPT`, `-I CHECKKNOCKS_INPUT -m recent --hitcount 7`, 1), `"before" line 5: not a rule (-A CHAIN ...), want iptables-save's output`},
 		{"version", strings.Replace(good, `"version": 1`, `"version": 2`, 1), "version 2, want 1"},
 		{"id", strings.Replace(good, p.ID, "xyz", 1), "32 hex digits"},
 		{"tag", strings.Replace(good, `"tag": ""`, `"tag": "a b"`, 1), "is not a letter"},
@@ -199,11 +206,14 @@ func TestPendingFileTrust(t *testing.T) {
 // FuzzParsePending: what ParsePending accepts marshals to a file it reads
 // back as the same.
 func FuzzParsePending(f *testing.F) {
-	f.Add([]byte(`{"version":1,"tag":"WAN","id":"00112233445566778899aabbccddeeff","deadline":"2026-12-03T20:00:00Z","pid":1,"persist":false,"families":[{"family":4,"conntrack":true,"accepted":3,"before":"*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"}]}`))
-	f.Add([]byte(`{"version":1,"tag":"","id":"00112233445566778899aabbccddeeff","deadline":"2026-12-03T20:00:00Z","pid":0,"persist":true,"families":[{"family":6,"conntrack":false,"accepted":0,"before":""}]}`))
+	f.Add([]byte(`{"version":1,"tag":"WAN","id":"00112233445566778899aabbccddeeff","deadline":"2026-12-03T20:00:00Z","pid":1,"families":[{"family":4,"conntrack":true,"accepted":3,"before":"*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"}]}`))
+	f.Add([]byte(`{"version":1,"tag":"","id":"00112233445566778899aabbccddeeff","deadline":"2026-12-03T20:00:00Z","pid":0,"persist_argv":["/usr/bin/knockssh","--install"],"persist_config":"Host x\n","families":[{"family":6,"conntrack":false,"accepted":0,"before":""}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePending(data)
 		if err != nil {
+			if strings.Contains(err.Error(), "hitcount") && !strings.Contains(err.Error(), "field") {
+				t.Fatalf("the error quotes the file: %v", err)
+			}
 			return
 		}
 		out := p.Marshal()

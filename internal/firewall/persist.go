@@ -130,6 +130,7 @@ func (b Boot) Detect() (BootKind, error) {
 
 // A Hook is the file that runs the install at boot.
 type Hook struct {
+	// Kind is what runs it at boot.
 	Kind BootKind
 	// Path is where it goes; Mode its permissions.
 	Path string

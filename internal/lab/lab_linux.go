@@ -7,10 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -318,6 +320,13 @@ func (l *Lab) teardown() {
 		fs[i]()
 	}
 	for _, h := range append([]*Host{l.Client}, l.Servers...) {
+		// knockssh's run directory for the namespace (its locks, a pending
+		// install), named by the namespace's inode.
+		if fi, err := os.Stat(filepath.Join("/run/netns", h.Name)); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				os.RemoveAll(fmt.Sprintf("/run/knockssh/net-%d", st.Ino))
+			}
+		}
 		deleteNamespace(h.Name)
 	}
 }
