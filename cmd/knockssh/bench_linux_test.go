@@ -20,8 +20,9 @@ import (
 
 // rssEnv, when set in the environment of the test binary, makes it run
 // the command in its arguments, wait, and append the command's peak RSS in
-// KiB and its user and system CPU time in microseconds to the file the
-// variable names: the ProxyCommand wrapper with which BenchmarkFrontEnd
+// KiB, its user and system CPU time in microseconds and its context
+// switches (voluntary and involuntary) to the file the variable names: the
+// ProxyCommand wrapper with which BenchmarkFrontEnd
 // measures the proxy's memory and CPU, and nc's.
 const rssEnv = "KNOCKSSH_BENCH_RSS"
 
@@ -61,8 +62,8 @@ func runRSSWrapper(out string, argv []string) int {
 //   - the throughput of a 1 GiB scp download through "knockssh --proxy"
 //     against nc as the ProxyCommand;
 //   - the CPU time (user + system) the proxy takes for that copy against
-//     nc's, and its context switches (each a wake-up of the relay, which
-//     is most of that CPU) against nc's;
+//     nc's, and its context switches against nc's (the voluntary ones,
+//     most of them, are the relay's wake-ups, which are most of its CPU);
 //   - the same through a knocked --proxy (a knock of one burst, its 50 ms
 //     margin taken off), where the proxy gives ssh the identification
 //     string learned and checks the server's before the relay splices

@@ -22,9 +22,8 @@ import (
 // goroutine switch or a handoff of the processor: the Go relay's own CPU
 // is a few system calls per splice, as nc's is per read. A bulk download
 // is batched (see minBatch), so that it wakes the relay a fifth as often
-// as it wakes nc. head's reads
-// wait in that same loop (the upload goes on meanwhile) and its bytes go
-// to out by write(2), once. done is false, and nothing is done, when the
+// as it wakes nc. head's reads wait in that same loop (the upload goes on
+// meanwhile) and its bytes go to out by write(2), once. done is false, and nothing is done, when the
 // arguments are not a TCP connection and two pipes.
 func relayFiles(conn net.Conn, in io.Reader, out io.Writer, head Head) (done bool, err error) {
 	tc, ok := conn.(*net.TCPConn)
@@ -57,7 +56,7 @@ func relayFiles(conn net.Conn, in io.Reader, out io.Writer, head Head) (done boo
 		down: waitOn{sock, unix.POLLIN}, up: waitOn{infd, unix.POLLIN}, upOpen: true,
 	}
 	if head != nil {
-		b, err := head(&headConn{TCPConn: tc, r: r})
+		b, err := head(&headConn{Conn: tc, r: r})
 		if err != nil {
 			return true, err
 		}
@@ -119,9 +118,11 @@ type waitOn struct {
 type relay struct {
 	sock, in, out int
 	down, up      waitOn
-	upOpen        bool  // in has not reached its end of file
-	upErr         error // why the upload stopped, when it failed
-	mark          int   // the socket's SO_RCVLOWAT while batching, else 0
+	upOpen        bool      // in has not reached its end of file
+	upErr         error     // why the upload stopped, when it failed
+	mark          int       // the socket's SO_RCVLOWAT while batching, else 0
+	held          time.Time // while batching, since when the download waits
+	buf           []byte    // for read(2), where splice cannot go on
 }
 
 // The download batches a bulk transfer: once one wake-up has moved
@@ -194,9 +195,14 @@ func (r *relay) run(head bool, deadline time.Time) (readable bool, err error) {
 				return false, os.ErrDeadlineExceeded
 			}
 		}
+		// batchWait counts from the download's first wait for the mark,
+		// not from each wait: the upload's wake-ups must not put it off.
 		batching := !head && r.mark > 0 && down.fd == r.sock
 		if batching {
-			timeout = batchWait
+			if r.held.IsZero() {
+				r.held = time.Now()
+			}
+			timeout = max(0, batchWait-time.Since(r.held))
 		}
 		ready, err := ppoll(fds[:n], timeout)
 		switch {
@@ -206,8 +212,12 @@ func (r *relay) run(head bool, deadline time.Time) (readable bool, err error) {
 			runtime.Gosched()
 			continue
 		case err != nil:
-			return false, err
-		case ready == 0 && batching:
+			return false, os.NewSyscallError("ppoll", err)
+		}
+		if n > 1 && fds[1].Revents != 0 {
+			r.pumpUp()
+		}
+		if batching && fds[0].Revents == 0 && (ready == 0 || time.Since(r.held) >= batchWait) {
 			// Less than the mark came within batchWait: take it, and
 			// wake for every byte again.
 			moved, end, err := r.pumpDown()
@@ -218,11 +228,6 @@ func (r *relay) run(head bool, deadline time.Time) (readable bool, err error) {
 				r.batch(false)
 			}
 			continue
-		case ready == 0:
-			continue // the deadline, checked above
-		}
-		if n > 1 && fds[1].Revents != 0 {
-			r.pumpUp()
 		}
 		if fds[0].Revents != 0 {
 			if head {
@@ -242,6 +247,7 @@ func (r *relay) run(head bool, deadline time.Time) (readable bool, err error) {
 // pumpDown splices from the socket to out until either would block, and
 // sets what the download waits for next; end is the server's end of file.
 func (r *relay) pumpDown() (moved int, end bool, err error) {
+	r.held = time.Time{}
 	for {
 		n, err := splice(r.sock, r.out)
 		moved += n
@@ -255,14 +261,54 @@ func (r *relay) pumpDown() (moved int, end bool, err error) {
 			// tells which.
 			if queued(r.sock) > 0 {
 				r.down = waitOn{r.out, unix.POLLOUT}
-			} else {
-				r.down = waitOn{r.sock, unix.POLLIN}
+				return moved, false, nil
 			}
+			if moved == 0 && atMark(r.sock) {
+				// TCP's urgent mark, where splice stops (and the
+				// queue seems empty, though poll says readable):
+				// read(2) steps over the urgent byte, as nc's reads
+				// do, and splice goes on after.
+				n, end, err := r.readOver()
+				if end || err != nil {
+					return moved, end, err
+				}
+				if moved += n; n > 0 {
+					continue
+				}
+			}
+			r.down = waitOn{r.sock, unix.POLLIN}
 			return moved, false, nil
 		default:
-			return moved, false, err
+			return moved, false, os.NewSyscallError("splice", err)
 		}
 	}
+}
+
+// readOver reads what the socket has by read(2), past an urgent byte
+// where splice stops, and writes it to out; end is the server's end of
+// file.
+func (r *relay) readOver() (moved int, end bool, err error) {
+	if r.buf == nil {
+		r.buf = make([]byte, 64<<10)
+	}
+	n, err := unix.Read(r.sock, r.buf)
+	switch {
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+		return 0, false, nil // only the urgent byte, or nothing after all
+	case err != nil:
+		return 0, false, os.NewSyscallError("read", err)
+	case n == 0:
+		return 0, true, nil
+	}
+	return n, false, writeAll(r.out, r.buf[:n])
+}
+
+// atMark reports whether the socket's next byte is TCP's urgent byte
+// (SIOCATMARK); a raw system call, as splice is.
+func atMark(fd int) bool {
+	var n int32
+	_, _, errno := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCATMARK, uintptr(unsafe.Pointer(&n)))
+	return errno == 0 && n != 0
 }
 
 // pumpUp splices from in to the socket until either would block, and sets
@@ -285,7 +331,7 @@ func (r *relay) pumpUp() {
 			}
 			return
 		case err != nil:
-			r.upErr = err
+			r.upErr = os.NewSyscallError("splice", err)
 		}
 		r.upOpen = false
 		unix.Shutdown(r.sock, unix.SHUT_WR)
@@ -318,9 +364,13 @@ func queued(fd int) int {
 	return int(n)
 }
 
-// rawWait is how long a wait stays hidden from the runtime (see ppoll);
-// under forcePreemptNS, 10 ms, for the runtime not to preempt the thread
-// in the middle of each.
+// rawWait is how long a wait stays hidden from the runtime (see ppoll).
+// A goroutine in a raw wait holds its processor: the runtime preempts it
+// with a signal (the wait ends with EINTR, and the relay yields) once it
+// has run 10 ms (forcePreemptNS) since it was last scheduled; with
+// asynchronous preemption off, the wait's end and the next function
+// call's check bound it. Beside a busy relay with one processor, a
+// garbage collection waits tens of milliseconds at most.
 const rawWait = 5 * time.Millisecond
 
 // ppoll waits at most timeout (forever when negative) for fds. For the
@@ -331,8 +381,9 @@ const rawWait = 5 * time.Millisecond
 // that blocks has the monitor retake the processor after 20 µs, every
 // time: in a copy that waits a few microseconds thousands of times a
 // second, that more than doubled the relay's CPU (2.0 s against 0.9 s
-// for 4 GiB under taskset), taken from ssh's share of the core. A wait longer than rawWait (the connection idle) goes on
-// in an ordinary blocking system call, which gives the processor up, so
+// for 4 GiB under taskset), taken from ssh's share of the core. A wait
+// longer than rawWait (the connection idle) goes on in an ordinary
+// blocking system call, which gives the processor up, so
 // that an idle relay wakes nobody. A signal ends either wait (EINTR), as
 // does the runtime's when it wants the thread back.
 func ppoll(fds []unix.PollFd, timeout time.Duration) (int, error) {
@@ -361,13 +412,16 @@ func ppoll(fds []unix.PollFd, timeout time.Duration) (int, error) {
 // may wait for the client's identification string before it sends its
 // own), and honour the read deadline.
 type headConn struct {
-	*net.TCPConn
+	net.Conn
 	r        *relay
 	deadline time.Time
 }
 
 // Read reads what the server sent, once the socket has data.
 func (c *headConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
 	for {
 		if _, err := c.r.run(true, c.deadline); err != nil {
 			return 0, err
@@ -395,15 +449,22 @@ func (c *headConn) SetReadDeadline(t time.Time) error {
 // SetDeadline sets the deadline of the reads to come; writes do not wait.
 func (c *headConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
 
-// writeAll writes b to the blocking file fd.
+// writeAll writes b to fd, waiting for room when fd is non-blocking (as
+// an inherited descriptor may be: the relay changes no flag of ssh's).
 func writeAll(fd int, b []byte) error {
 	for len(b) > 0 {
 		m, err := unix.Write(fd, b)
-		if errors.Is(err, unix.EINTR) {
+		switch {
+		case errors.Is(err, unix.EINTR):
 			continue
-		}
-		if err != nil {
-			return err
+		case errors.Is(err, unix.EAGAIN):
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			if _, err := ppoll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
+				return os.NewSyscallError("ppoll", err)
+			}
+			continue
+		case err != nil:
+			return os.NewSyscallError("write", err)
 		}
 		b = b[m:]
 	}

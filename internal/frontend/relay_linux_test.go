@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"testing"
 	"time"
@@ -61,6 +62,10 @@ func relayPipes(t *testing.T, serve func(c net.Conn)) (in *os.File, out *os.File
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A fixed receive buffer (no autotuning: at most twice rmem_max), so
+	// that whether the download batches does not depend on how fast the
+	// buffer grows.
+	conn.(*net.TCPConn).SetReadBuffer(4 << 20)
 	inR, inW, _ := os.Pipe()
 	outR, outW, _ := os.Pipe()
 	ch := make(chan error, 1)
@@ -69,17 +74,16 @@ func relayPipes(t *testing.T, serve func(c net.Conn)) (in *os.File, out *os.File
 }
 
 // TestRelayBatchTail: a bulk download batches its wake-ups (the socket's
-// low-water mark rises), and the few bytes the server sends after it,
-// once the bulk has reached ssh, then waiting for an answer without
-// closing, still reach ssh: a batch that waited for its mark to fill would
-// hang here.
+// low-water mark rises), and the end of the bulk and the few bytes the
+// server sends after it, waiting for an answer without closing, still
+// reach ssh: a batch that waited for its mark to fill would hang here.
 func TestRelayBatchTail(t *testing.T) {
 	const bulk = 64 << 20
 	before := batches.Load()
 	bulkIn := make(chan struct{})
 	in, out, done := relayPipes(t, func(c net.Conn) {
 		c.Write(make([]byte, bulk))
-		// The relay has moved the bulk, and waits for its mark.
+		// The bulk's last bytes, less than a mark, came by batchWait.
 		<-bulkIn
 		c.Write([]byte("tail\n"))
 		buf := make([]byte, 4)
@@ -115,6 +119,99 @@ func TestRelayBatchTail(t *testing.T) {
 	if batches.Load() == before {
 		t.Errorf("a %d MiB download never batched its wake-ups", bulk>>20)
 	}
+}
+
+// TestRelayBatchBusyUpload: batchWait counts from the download's first
+// wait for its mark, not from each wait: with the upload waking the relay
+// all the while, the end of a bulk download and a few bytes after it, each
+// less than a mark, still reach ssh while the upload goes on. Counted from
+// each wait, they waited for the upload to pause.
+func TestRelayBatchBusyUpload(t *testing.T) {
+	const bulk = 8 << 20
+	before := batches.Load()
+	bulkIn, finish := make(chan struct{}), make(chan struct{})
+	in, out, done := relayPipes(t, func(c net.Conn) {
+		go io.Copy(io.Discard, c) // the upload
+		c.Write(make([]byte, bulk))
+		<-bulkIn
+		c.Write([]byte("tail\n"))
+		<-finish // no end of file, which would flush what is held
+	})
+	// A shell loop keeps the upload busy, a line at a time: a process of
+	// its own, which no goroutine scheduling pauses, slower than the
+	// server's reads, so that the relay wakes for each line rather than
+	// for room in the socket's buffer.
+	yes := exec.Command("sh", "-c", "while :; do echo; done")
+	yes.Stdout = in
+	if err := yes.Start(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		if _, err := io.CopyN(io.Discard, out, bulk); err != nil {
+			got <- err
+			return
+		}
+		close(bulkIn)
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "tail\n" {
+			got <- fmt.Errorf("after the bulk: %q, %v", buf, err)
+			return
+		}
+		got <- nil
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the end of the download did not reach ssh within 10s while the upload went on")
+	}
+	yes.Process.Kill()
+	yes.Wait()
+	close(finish)
+	in.Close()
+	waitRelay(t, done)
+	out.Close()
+	if batches.Load() == before {
+		t.Errorf("a %d MiB download never batched its wake-ups", bulk>>20)
+	}
+}
+
+// TestRelayUrgentByte: a server's urgent byte (MSG_OOB), where splice
+// stops, neither stalls nor spins the relay: it steps over the byte, as
+// nc's reads do, and what follows reaches ssh.
+func TestRelayUrgentByte(t *testing.T) {
+	finish := make(chan struct{})
+	in, out, done := relayPipes(t, func(c net.Conn) {
+		c.Write([]byte("abc"))
+		rc, err := c.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			return
+		}
+		rc.Control(func(fd uintptr) { unix.Send(int(fd), []byte("!"), unix.MSG_OOB) })
+		c.Write([]byte("def\n"))
+		<-finish
+	})
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 7)
+		n, _ := io.ReadFull(out, buf)
+		got <- string(buf[:n])
+	}()
+	select {
+	case s := <-got:
+		if s != "abcdef\n" {
+			t.Errorf("ssh got %q, want \"abcdef\\n\"", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("what followed the urgent byte did not reach ssh within 10s")
+	}
+	close(finish)
+	waitRelay(t, done)
+	in.Close()
+	out.Close()
 }
 
 // TestRelayYieldsToRuntime: with one processor, a relay lets the rest of
