@@ -171,11 +171,18 @@ func TestPersistRefusesUntrustedProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name, why string
-		setup     func(bin string)
+		name string
+		// setup makes bin untrusted and returns why.
+		setup func(bin string) string
 	}{
-		{"owner", "it is owned by uid 65534 (nobody)", func(bin string) { os.Chown(bin, 65534, 65534) }},
-		{"dir", "its directory %s is writable by others (mode 0777)", func(bin string) { os.Chmod(filepath.Dir(bin), 0o777) }},
+		{"owner", func(bin string) string {
+			os.Chown(bin, 65534, 65534)
+			return "it is owned by uid 65534 (nobody)"
+		}},
+		{"dir", func(bin string) string {
+			os.Chmod(filepath.Dir(bin), 0o777)
+			return "its directory " + filepath.Dir(bin) + " is writable by others (mode 0777)"
+		}},
 	} {
 		dir := filepath.Join(t.TempDir(), "bin")
 		os.Mkdir(dir, 0o755)
@@ -183,15 +190,11 @@ func TestPersistRefusesUntrustedProgram(t *testing.T) {
 		if err := os.WriteFile(bin, data, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		tc.setup(bin)
+		why := tc.setup(bin)
 		c := exec.Command(bin, "--install", "--persist", "--dry-run", "--port", "22", "--sequence", "1234")
 		c.Env = append(os.Environ(), "KNOCKSSH_PERSIST_ROOT="+root)
 		var stderr bytes.Buffer
 		c.Stderr = &stderr
-		why := tc.why
-		if strings.Contains(why, "%s") {
-			why = fmt.Sprintf(why, dir)
-		}
 		want := "knockssh: --install --persist: the boot hook would run " + bin + " as root, but " + why + ": whoever may change it would run as root at the next boot\nknockssh: hint: install knockssh where only root may change it, such as /usr/local/bin (the package installs /usr/bin/knockssh), and run that one\n"
 		if err := c.Run(); err == nil || stderr.String() != want {
 			t.Errorf("%s: %v\n%s\nwant:\n%s", tc.name, err, stderr.String(), want)

@@ -221,12 +221,18 @@ func isConntrackAccept(r savedRule) bool {
 
 // jumpsTo reports whether r jumps (-j) or goes (-g) to one of chains.
 func jumpsTo(r savedRule, chains []string) bool {
+	return slices.ContainsFunc(targets(r), func(to string) bool { return slices.Contains(chains, to) })
+}
+
+// targets returns the chains r jumps (-j) or goes (-g) to.
+func targets(r savedRule) []string {
+	var to []string
 	for i := 0; i+1 < len(r.args); i++ {
-		if (r.args[i] == "-j" || r.args[i] == "-g") && slices.Contains(chains, r.args[i+1]) {
-			return true
+		if r.args[i] == "-j" || r.args[i] == "-g" {
+			to = append(to, r.args[i+1])
 		}
 	}
-	return false
+	return to
 }
 
 // A Change is what install or uninstall does to one family's firewall.
@@ -711,10 +717,8 @@ func countConntrack(t *savedTable) int {
 // the one that owns the chains owned.
 func otherListener(t *savedTable, owned []string) bool {
 	for _, r := range t.chainRules("INPUT") {
-		for i := 0; i+1 < len(r.args); i++ {
-			if to := r.args[i+1]; (r.args[i] == "-j" || r.args[i] == "-g") && strings.HasPrefix(to, "KNOCKS_") && !slices.Contains(owned, to) {
-				return true
-			}
+		if slices.ContainsFunc(targets(r), func(to string) bool { return strings.HasPrefix(to, "KNOCKS_") && !slices.Contains(owned, to) }) {
+			return true
 		}
 	}
 	return false

@@ -23,8 +23,9 @@ import (
 // is a few system calls per splice, as nc's is per read. A bulk download
 // is batched (see minBatch), so that it wakes the relay a fifth as often
 // as it wakes nc. head's reads wait in that same loop (the upload goes on
-// meanwhile) and its bytes go to out by write(2), once. done is false, and nothing is done, when the
-// arguments are not a TCP connection and two pipes.
+// meanwhile) and its bytes go to out by write(2), once. done is false,
+// and nothing is done, when the arguments are not a TCP connection and two
+// pipes.
 func relayFiles(conn net.Conn, in io.Reader, out io.Writer, head Head) (done bool, err error) {
 	tc, ok := conn.(*net.TCPConn)
 	inF, ok1 := in.(*os.File)
@@ -383,9 +384,9 @@ const rawWait = 5 * time.Millisecond
 // second, that more than doubled the relay's CPU (2.0 s against 0.9 s
 // for 4 GiB under taskset), taken from ssh's share of the core. A wait
 // longer than rawWait (the connection idle) goes on in an ordinary
-// blocking system call, which gives the processor up, so
-// that an idle relay wakes nobody. A signal ends either wait (EINTR), as
-// does the runtime's when it wants the thread back.
+// blocking system call, which gives the processor up, so that an idle
+// relay wakes nobody. A signal ends either wait (EINTR), as does the
+// runtime's when it wants the thread back.
 func ppoll(fds []unix.PollFd, timeout time.Duration) (int, error) {
 	first := rawWait
 	if timeout >= 0 {

@@ -89,6 +89,26 @@ func TestRelayBatchTail(t *testing.T) {
 		buf := make([]byte, 4)
 		io.ReadFull(c, buf) // "ack\n", then close
 	})
+	select {
+	case err := <-readBulkTail(out, bulk, bulkIn):
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the tail did not reach ssh within 20s: the batch holds it back")
+	}
+	in.Write([]byte("ack\n"))
+	waitRelay(t, done)
+	in.Close()
+	out.Close()
+	if batches.Load() == before {
+		t.Errorf("a %d MiB download never batched its wake-ups", bulk>>20)
+	}
+}
+
+// readBulkTail reads bulk bytes from out, closes bulkIn (the server's cue
+// to send its tail), then reads "tail\n"; the channel says how that went.
+func readBulkTail(out *os.File, bulk int64, bulkIn chan<- struct{}) <-chan error {
 	got := make(chan error, 1)
 	go func() {
 		_, err := io.CopyN(io.Discard, out, bulk)
@@ -104,21 +124,7 @@ func TestRelayBatchTail(t *testing.T) {
 		}
 		got <- nil
 	}()
-	select {
-	case err := <-got:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the tail did not reach ssh within 20s: the batch holds it back")
-	}
-	in.Write([]byte("ack\n"))
-	waitRelay(t, done)
-	in.Close()
-	out.Close()
-	if batches.Load() == before {
-		t.Errorf("a %d MiB download never batched its wake-ups", bulk>>20)
-	}
+	return got
 }
 
 // TestRelayBatchBusyUpload: batchWait counts from the download's first
@@ -146,22 +152,8 @@ func TestRelayBatchBusyUpload(t *testing.T) {
 	if err := yes.Start(); err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan error, 1)
-	go func() {
-		if _, err := io.CopyN(io.Discard, out, bulk); err != nil {
-			got <- err
-			return
-		}
-		close(bulkIn)
-		buf := make([]byte, 5)
-		if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "tail\n" {
-			got <- fmt.Errorf("after the bulk: %q, %v", buf, err)
-			return
-		}
-		got <- nil
-	}()
 	select {
-	case err := <-got:
+	case err := <-readBulkTail(out, bulk, bulkIn):
 		if err != nil {
 			t.Error(err)
 		}
